@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+/**
+ * `syncrepl-rx tail`: prints a syncrepl stream. Flags follow ldapsearch's letters where they exist.
+ * Exit codes: 0 done (end of refreshOnly, or a clean stop on Ctrl-C), 1 error, 2 bad usage.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { syncrepl, type SyncreplOptions } from '../sync/syncrepl.js';
+import { fileCookieStore } from '../sync/cookie-store.js';
+import { SyncreplError } from '../errors.js';
+import type { Scope } from '../protocol/pdu.js';
+import { formatMessage, type OutputFormat } from './format.js';
+
+const USAGE = `Usage: syncrepl-rx tail -H URI -b BASE [options] [FILTER [ATTRIBUTE...]]
+
+Follows an LDAP Content Synchronization (RFC 4533) search and prints one line per message.
+
+  -H URI          ldap://host:port or ldaps://host:port
+  -D DN           bind DN (simple bind); omit for anonymous
+  -y FILE         read the bind password from FILE (one trailing newline is ignored)
+  -w PASSWORD     bind password on the command line (visible to other users: prefer -y)
+  -b BASE         search base
+  -s SCOPE        base, one or sub (default sub)
+  -Z              StartTLS before binding
+  -x              simple authentication (the default; accepted for ldapsearch habits)
+  --ca FILE       CA certificate(s) to trust for ldaps:// and StartTLS
+  --mode MODE     refreshOnly or refreshAndPersist (default refreshAndPersist)
+  --cookie-file F resume from the cookie in F and keep it up to date there
+  --format FMT    text or ndjson (default text)
+  --binary ATTR   always print ATTR's values as base64 (repeatable)
+  --reconnect     reconnect with backoff when the connection is lost
+  -h, --help      this help
+
+FILTER defaults to (objectClass=*); ATTRIBUTEs default to all user attributes.
+Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancelled.`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): { options: SyncreplOptions; format: OutputFormat } {
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (command !== 'tail')
+    throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'missing command');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        H: { type: 'string' },
+        D: { type: 'string' },
+        y: { type: 'string' },
+        w: { type: 'string' },
+        b: { type: 'string' },
+        s: { type: 'string' },
+        Z: { type: 'boolean' },
+        x: { type: 'boolean' },
+        ca: { type: 'string' },
+        mode: { type: 'string' },
+        'cookie-file': { type: 'string' },
+        format: { type: 'string' },
+        binary: { type: 'string', multiple: true },
+        reconnect: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (!v.H) throw new UsageError('-H URI is required');
+  if (v.b === undefined) throw new UsageError('-b BASE is required');
+  const scope = (v.s ?? 'sub') as Scope;
+  if (!['base', 'one', 'sub'].includes(scope)) throw new UsageError('-s must be base, one or sub');
+  const mode = v.mode ?? 'refreshAndPersist';
+  if (mode !== 'refreshOnly' && mode !== 'refreshAndPersist') {
+    throw new UsageError('--mode must be refreshOnly or refreshAndPersist');
+  }
+  const format = (v.format ?? 'text') as OutputFormat;
+  if (format !== 'text' && format !== 'ndjson') throw new UsageError('--format must be text or ndjson');
+  if (v.w !== undefined && v.y !== undefined) throw new UsageError('use either -w or -y, not both');
+  let password = v.w;
+  if (v.y !== undefined) {
+    try {
+      password = readFileSync(v.y, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UsageError(
+        `cannot read the password file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
+  const [filter, ...attributes] = parsed.positionals;
+  const options: SyncreplOptions = {
+    url: v.H,
+    bindDN: v.D,
+    password,
+    base: v.b,
+    scope,
+    filter,
+    attributes: attributes.length > 0 ? attributes : undefined,
+    mode,
+    startTLS: v.Z,
+    binaryAttributes: v.binary,
+    reconnect: v.reconnect,
+    cookieStore: v['cookie-file'] ? fileCookieStore(v['cookie-file']) : undefined,
+    tls: v.ca ? { ca: readFileSync(v.ca) } : undefined,
+  };
+  return { options, format };
+}
+
+function main(): void {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`syncrepl-rx: ${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { options, format } = parsed;
+  const stop = new AbortController();
+  const progress = process.stderr.isTTY ? new Progress() : undefined;
+  let interrupted = 0;
+  process.on('SIGINT', () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    stop.abort();
+  });
+  process.on('SIGTERM', () => stop.abort());
+  const out = process.stdout;
+  const subscription = syncrepl({ ...options, stop: stop.signal }).subscribe({
+    next(message) {
+      progress?.count(message);
+      out.write(formatMessage(message, format));
+    },
+    error(err: unknown) {
+      progress?.clear();
+      const text = err instanceof SyncreplError ? err.message : String(err);
+      process.stderr.write(`syncrepl-rx: ${text}\n`);
+      process.exitCode = 1;
+    },
+    complete() {
+      progress?.clear();
+      process.exitCode = 0;
+    },
+  });
+  void subscription;
+}
+
+/** A progress line on stderr while a long refresh runs (only when stderr is a terminal). */
+class Progress {
+  private entries = 0;
+  private readonly started = Date.now();
+  private timer: NodeJS.Timeout | undefined = setInterval(() => this.draw(), 250);
+
+  count(message: { type: string; refreshDone?: boolean }): void {
+    if (message.type === 'present' || message.type === 'add' || message.type === 'modify') this.entries++;
+    if (message.type === 'done' || message.refreshDone === true) this.clear();
+  }
+
+  private draw(): void {
+    const secs = (Date.now() - this.started) / 1000;
+    const rate = secs > 0 ? Math.round(this.entries / secs) : 0;
+    process.stderr.write(`\r\x1b[Krefreshing: ${this.entries} entries, ${rate}/s`);
+  }
+
+  clear(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    process.stderr.write('\r\x1b[K');
+  }
+}
+
+main();

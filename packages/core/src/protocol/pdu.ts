@@ -1,0 +1,294 @@
+/**
+ * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends, encoded with the
+ * BER writer from ./ldapjs.ts, and the responses it receives, decoded by ./ber.ts.
+ */
+import { isUtf8 } from 'node:buffer';
+import { BerReader } from './ber.js';
+import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
+import { MalformedBerError } from '../errors.js';
+import type { Attributes, AttributeValue } from '../sync/messages.js';
+
+// Protocol op tags, RFC 4511 §4.2 (APPLICATION class; constructed unless noted).
+const TAG = {
+  bindRequest: 0x60,
+  bindResponse: 0x61,
+  unbindRequest: 0x42, // primitive NULL
+  searchRequest: 0x63,
+  searchResEntry: 0x64,
+  searchResDone: 0x65,
+  searchResRef: 0x73,
+  abandonRequest: 0x50, // primitive INTEGER
+  extendedRequest: 0x77,
+  extendedResponse: 0x78,
+  intermediateResponse: 0x79,
+  controls: 0xa0,
+} as const;
+
+const SEQUENCE = 0x30;
+const SET = 0x31;
+const OCTET_STRING = 0x04;
+const INTEGER = 0x02;
+const ENUMERATED = 0x0a;
+const BOOLEAN = 0x01;
+
+export type Scope = 'base' | 'one' | 'sub';
+const SCOPE_CODES: Record<Scope, number> = { base: 0, one: 1, sub: 2 };
+
+export interface RequestControl {
+  oid: string;
+  critical: boolean;
+  value?: Uint8Array;
+}
+
+export interface ResponseControl {
+  oid: string;
+  critical: boolean;
+  value?: Buffer;
+}
+
+export interface LdapResult {
+  resultCode: number;
+  matchedDN: string;
+  diagnosticMessage: string;
+}
+
+export type LdapResponse =
+  | { kind: 'bind'; messageId: number; result: LdapResult }
+  | {
+      kind: 'searchEntry';
+      messageId: number;
+      dn: string;
+      attributes: Attributes;
+      controls: ResponseControl[];
+    }
+  | { kind: 'searchReference'; messageId: number }
+  | { kind: 'searchDone'; messageId: number; result: LdapResult; controls: ResponseControl[] }
+  | { kind: 'intermediate'; messageId: number; name?: string; value?: Buffer; controls: ResponseControl[] }
+  | { kind: 'extended'; messageId: number; result: LdapResult; name?: string; value?: Buffer }
+  | { kind: 'unknown'; messageId: number; tag: number };
+
+// ---------------------------------------------------------------- requests
+
+function envelope(messageId: number, body: (w: RequestWriter) => void, controls?: RequestControl[]): Buffer {
+  const w = createWriter();
+  w.startSequence(SEQUENCE);
+  w.writeInt(messageId);
+  body(w);
+  if (controls && controls.length > 0) {
+    w.startSequence(TAG.controls);
+    for (const c of controls) {
+      w.startSequence(SEQUENCE);
+      w.writeString(c.oid);
+      if (c.critical) w.writeBoolean(true);
+      if (c.value) w.writeBuffer(Buffer.from(c.value), OCTET_STRING);
+      w.endSequence();
+    }
+    w.endSequence();
+  }
+  w.endSequence();
+  return Buffer.from(w.buffer);
+}
+
+/** BindRequest with simple authentication (RFC 4511 §4.2). Empty DN and password = anonymous. */
+export function encodeSimpleBind(messageId: number, dn: string, password: string): Buffer {
+  return envelope(messageId, (w) => {
+    w.startSequence(TAG.bindRequest);
+    w.writeInt(3);
+    w.writeString(dn);
+    w.writeBuffer(Buffer.from(password, 'utf8'), 0x80); // simple [0]
+    w.endSequence();
+  });
+}
+
+/** BindRequest with SASL credentials (RFC 4511 §4.2, RFC 4422 Appendix A for EXTERNAL). */
+export function encodeSaslBind(messageId: number, mechanism: string, credentials?: string): Buffer {
+  return envelope(messageId, (w) => {
+    w.startSequence(TAG.bindRequest);
+    w.writeInt(3);
+    w.writeString('');
+    w.startSequence(0xa3); // sasl [3]
+    w.writeString(mechanism);
+    if (credentials !== undefined) w.writeString(credentials);
+    w.endSequence();
+    w.endSequence();
+  });
+}
+
+export interface SearchRequest {
+  base: string;
+  scope: Scope;
+  filter: string;
+  attributes: readonly string[];
+}
+
+/** SearchRequest (RFC 4511 §4.5.1); throws what the filter parser throws on a bad filter. */
+export function encodeSearch(messageId: number, req: SearchRequest, controls: RequestControl[]): Buffer {
+  const filter = encodeFilter(req.filter);
+  return envelope(
+    messageId,
+    (w) => {
+      w.startSequence(TAG.searchRequest);
+      w.writeString(req.base);
+      w.writeEnumeration(SCOPE_CODES[req.scope]);
+      w.writeEnumeration(0); // derefAliases: neverDerefAliases
+      w.writeInt(0); // sizeLimit
+      w.writeInt(0); // timeLimit
+      w.writeBoolean(false); // typesOnly
+      w.appendBuffer(filter);
+      w.startSequence(SEQUENCE);
+      for (const a of req.attributes) w.writeString(a);
+      w.endSequence();
+      w.endSequence();
+    },
+    controls,
+  );
+}
+
+/** AbandonRequest (RFC 4511 §4.11). */
+export function encodeAbandon(messageId: number, target: number): Buffer {
+  return envelope(messageId, (w) => w.writeInt(target, TAG.abandonRequest));
+}
+
+/** UnbindRequest (RFC 4511 §4.3). */
+export function encodeUnbind(messageId: number): Buffer {
+  return envelope(messageId, (w) => w.writeBuffer(Buffer.alloc(0), TAG.unbindRequest));
+}
+
+/** ExtendedRequest (RFC 4511 §4.12), e.g. StartTLS (RFC 4511 §4.14) or Cancel (RFC 3909). */
+export function encodeExtended(messageId: number, oid: string, value?: Uint8Array): Buffer {
+  return envelope(messageId, (w) => {
+    w.startSequence(TAG.extendedRequest);
+    w.writeBuffer(Buffer.from(oid, 'latin1'), 0x80);
+    if (value) w.writeBuffer(Buffer.from(value), 0x81);
+    w.endSequence();
+  });
+}
+
+// ---------------------------------------------------------------- responses
+
+export interface DecodeOptions {
+  /** Lower-cased attribute names whose values always come as bytes. */
+  binaryAttributes: ReadonlySet<string>;
+}
+
+/** Decodes one complete LDAPMessage occupying buf[start, end). */
+export function decodeMessage(buf: Buffer, start: number, end: number, opts: DecodeOptions): LdapResponse {
+  const r = new BerReader(buf, start, end);
+  const msgEnd = r.enter(SEQUENCE, 'LDAPMessage');
+  if (msgEnd !== end) throw new MalformedBerError('trailing bytes after LDAPMessage', msgEnd);
+  r.end = msgEnd;
+  const messageId = r.readInteger(INTEGER, 'messageID');
+  const opAt = r.pos;
+  const op = r.readAny();
+  const controls = r.done ? [] : readControls(r);
+  if (!r.done) throw new MalformedBerError('trailing elements in LDAPMessage', r.pos);
+  const body = new BerReader(buf, op.start, op.end);
+  switch (op.tag) {
+    case TAG.searchResEntry:
+      return { kind: 'searchEntry', messageId, ...readEntry(body, opts), controls };
+    case TAG.searchResDone:
+      return { kind: 'searchDone', messageId, result: readResult(body), controls };
+    case TAG.intermediateResponse: {
+      let name: string | undefined;
+      let value: Buffer | undefined;
+      if (!body.done && body.peekTag() === 0x80) name = body.readString(0x80, 'responseName');
+      if (!body.done && body.peekTag() === 0x81) value = body.readBytes(0x81, 'responseValue');
+      if (!body.done) throw new MalformedBerError('unexpected element in IntermediateResponse', body.pos);
+      return { kind: 'intermediate', messageId, name, value, controls };
+    }
+    case TAG.bindResponse:
+      return { kind: 'bind', messageId, result: readResult(body) };
+    case TAG.extendedResponse: {
+      const result = readResult(body);
+      let name: string | undefined;
+      let value: Buffer | undefined;
+      if (!body.done && body.peekTag() === 0x8a) name = body.readString(0x8a, 'responseName');
+      if (!body.done && body.peekTag() === 0x8b) value = body.readBytes(0x8b, 'responseValue');
+      return { kind: 'extended', messageId, result, name, value };
+    }
+    case TAG.searchResRef:
+      return { kind: 'searchReference', messageId };
+    default:
+      if ((op.tag & 0xc0) !== 0x40) throw new MalformedBerError('protocolOp is not APPLICATION-tagged', opAt);
+      return { kind: 'unknown', messageId, tag: op.tag };
+  }
+}
+
+function readResult(r: BerReader): LdapResult {
+  const resultCode = r.readInteger(ENUMERATED, 'resultCode');
+  const matchedDN = r.readString(OCTET_STRING, 'matchedDN');
+  const diagnosticMessage = r.readString(OCTET_STRING, 'diagnosticMessage');
+  if (!r.done && r.peekTag() === 0xa3) r.readAny(); // referral [3]: not followed by a sync consumer
+  return { resultCode, matchedDN, diagnosticMessage };
+}
+
+function readControls(r: BerReader): ResponseControl[] {
+  const end = r.enter(TAG.controls, 'controls');
+  const controls: ResponseControl[] = [];
+  while (r.pos < end) {
+    const cEnd = r.enter(SEQUENCE, 'Control');
+    const oid = r.readString(OCTET_STRING, 'controlType');
+    let critical = false;
+    let value: Buffer | undefined;
+    if (r.pos < cEnd && r.peekTag() === BOOLEAN) critical = r.readBoolean(BOOLEAN, 'criticality');
+    if (r.pos < cEnd) value = r.readBytes(OCTET_STRING, 'controlValue');
+    if (r.pos !== cEnd) throw new MalformedBerError('unexpected element in Control', r.pos);
+    controls.push({ oid, critical, value });
+  }
+  return controls;
+}
+
+// Attribute names repeat across entries: cache their lower-case form (bounded).
+const lowerCache = new Map<string, string>();
+function lower(name: string): string {
+  let l = lowerCache.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowerCache.size < 10_000) lowerCache.set(name, l);
+  }
+  return l;
+}
+
+function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes: Attributes } {
+  const dn = r.readString(OCTET_STRING, 'objectName');
+  const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
+  const attributes: Attributes = {};
+  let seen: Record<string, string> | undefined; // lower-case name -> key used, only if needed
+  const buf = r.buf;
+  while (r.pos < listEnd) {
+    const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
+    const name = r.readString(OCTET_STRING, 'attribute type');
+    const lname = lower(name);
+    const binary = opts.binaryAttributes.has(lname) || lname.endsWith(';binary');
+    const valsEnd = r.enter(SET, 'attribute values');
+    // LDAP names are case-insensitive (RFC 4512 §2.5): merge a repeated name into the first spelling.
+    let key = name;
+    if (seen === undefined) seen = {};
+    const prior = seen[lname];
+    if (prior !== undefined) key = prior;
+    else seen[lname] = name;
+    const values = attributes[key] ?? (attributes[key] = []);
+    while (r.pos < valsEnd) {
+      const [s, e] = r.readRaw(OCTET_STRING, 'attribute value');
+      values.push(decodeValue(buf, s, e, binary));
+    }
+    if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
+  }
+  if (r.pos !== listEnd || !r.done)
+    throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+  return { dn, attributes };
+}
+
+/**
+ * Text when the bytes are valid UTF-8 (ASCII checked first: the fast, common path), else an
+ * exact copy of the bytes. Never a lossy decode.
+ */
+function decodeValue(buf: Buffer, s: number, e: number, binary: boolean): AttributeValue {
+  if (!binary) {
+    let i = s;
+    while (i < e && buf[i]! < 0x80) i++;
+    if (i === e) return buf.toString('latin1', s, e);
+    if (isUtf8(buf.subarray(s, e))) return buf.toString('utf8', s, e);
+  }
+  return new Uint8Array(buf.subarray(s, e));
+}

@@ -1,0 +1,519 @@
+/**
+ * `syncrepl(options)`: an LDAP Content Synchronization search (RFC 4533) as a cold Observable.
+ *
+ * Each subscription opens its own connection, binds, and sends one search carrying the Sync
+ * Request control. Messages are emitted as the server sends them (see ./messages.ts):
+ *
+ *   connect ─► [StartTLS] ─► bind ─► search + Sync Request (§2.2)
+ *      refresh stage: present/add/modify/delete entries, Sync Info (§2.5) ... refreshDone
+ *      refreshOnly:        SearchResultDone + Sync Done (§2.4) ─► complete
+ *      refreshAndPersist:  live entries ... until unsubscribe, `stop`, or an error
+ *
+ * Unsubscribing abandons the search (RFC 4511 §4.11), unbinds and closes the socket.
+ * `stop` is the graceful way out: it lets a running refresh finish, then ends persist mode with
+ * the Cancel operation (RFC 3909), and completes.
+ *
+ * With `reconnect`, lost connections are retried with exponential backoff and full jitter from
+ * the last cookie, and e-syncRefreshRequired (4096, §3.2) restarts without a cookie after a
+ * `reset` message.
+ */
+import { Observable, type Subscriber } from 'rxjs';
+import type tls from 'node:tls';
+import { LdapConnection, parseLdapUrl, type LdapUrl } from '../protocol/connection.js';
+import { encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
+import {
+  CANCEL_REQUEST_OID,
+  SYNC_DONE_OID,
+  SYNC_INFO_OID,
+  SYNC_REQUEST_OID,
+  SYNC_STATE_OID,
+  decodeSyncDoneValue,
+  decodeSyncInfoValue,
+  decodeSyncStateValue,
+  encodeCancelRequestValue,
+  encodeSyncRequestValue,
+} from '../protocol/controls.js';
+import { CookieGuard } from '../protocol/cookie.js';
+import {
+  InvalidOptionsError,
+  LdapResultError,
+  ProtocolError,
+  RefreshRequiredError,
+  SyncNotSupportedError,
+  SyncreplError,
+  TimeoutError,
+} from '../errors.js';
+import { BACKOFF_DEFAULTS, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import type { CookieStore } from './cookie-store.js';
+import type { SyncMessage } from './messages.js';
+
+export type SyncMode = 'refreshOnly' | 'refreshAndPersist';
+
+/** A pluggable logger; `console` fits. Nothing logged through it ever contains a credential. */
+export interface Logger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  info?(message: string, fields?: Record<string, unknown>): void;
+  warn?(message: string, fields?: Record<string, unknown>): void;
+  error?(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Where the upstream connection is; reported through `onStatus`. */
+export type SyncStatus =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'refreshing' }
+  | { state: 'persisting' }
+  | { state: 'backoff'; delayMs: number; error: SyncreplError }
+  | { state: 'closed'; error?: SyncreplError };
+
+export interface SyncreplOptions {
+  /** `ldap://host:port` or `ldaps://host:port`. */
+  url: string;
+  /** Bind DN for a simple bind. Omit (with `password`) for an anonymous bind. */
+  bindDN?: string;
+  /** Password for the simple bind. Never logged, never put in an error or event. */
+  password?: string;
+  /** SASL bind instead of simple; only EXTERNAL (the TLS client certificate) is supported. */
+  sasl?: { mechanism: 'EXTERNAL'; authzId?: string };
+  /** Upgrade an ldap:// connection with StartTLS (RFC 4511 §4.14) before binding. */
+  startTLS?: boolean;
+  /** TLS options for ldaps:// and StartTLS: `ca`, `cert`, `key`, `servername`, ... */
+  tls?: tls.ConnectionOptions;
+  base: string;
+  /** Default `sub`. */
+  scope?: Scope;
+  /** RFC 4515 filter. Default `(objectClass=*)`. */
+  filter?: string;
+  /** Attributes to return. Default: all user attributes. */
+  attributes?: readonly string[];
+  /** Attributes whose values always come as `Uint8Array` (names are case-insensitive). */
+  binaryAttributes?: readonly string[];
+  /** Default `refreshAndPersist`. */
+  mode?: SyncMode;
+  /** Resume from this cookie; wins over `cookieStore`. */
+  cookie?: string;
+  /** The reloadHint flag of the Sync Request control (RFC 4533 §2.2). */
+  reloadHint?: boolean;
+  /** Loads the starting cookie and saves every new one, including while the stream is idle. */
+  cookieStore?: CookieStore;
+  /** Milliseconds allowed for connect, TLS, bind, and a Cancel answer. Default 10 000. */
+  timeout?: number;
+  /** Retry lost connections from the last cookie; `true` uses BACKOFF_DEFAULTS. Off by default. */
+  reconnect?: boolean | Partial<BackoffOptions>;
+  /** Graceful stop: let the refresh finish, then Cancel (RFC 3909) and complete. */
+  stop?: AbortSignal;
+  logger?: Logger;
+  onStatus?: (status: SyncStatus) => void;
+  /** For tests of the backoff: the random source of the jitter. */
+  random?: () => number;
+}
+
+interface Normalized {
+  url: LdapUrl;
+  o: SyncreplOptions;
+  scope: Scope;
+  filter: string;
+  attributes: readonly string[];
+  mode: SyncMode;
+  timeout: number;
+  backoff: BackoffOptions | undefined;
+  binary: Set<string>;
+}
+
+function normalize(o: SyncreplOptions): Normalized {
+  if (typeof o.base !== 'string')
+    throw new InvalidOptionsError('`base` is required: the DN to search under.');
+  if (o.cookie !== undefined && !isByteString(o.cookie)) {
+    throw new InvalidOptionsError(
+      '`cookie` must hold one character per byte (latin1), as syncrepl() emits them.',
+    );
+  }
+  if (o.sasl && o.sasl.mechanism !== 'EXTERNAL') {
+    throw new InvalidOptionsError('Only SASL EXTERNAL is supported; use a simple bind otherwise.');
+  }
+  const mode = o.mode ?? 'refreshAndPersist';
+  if (mode !== 'refreshOnly' && mode !== 'refreshAndPersist') {
+    throw new InvalidOptionsError('`mode` must be refreshOnly or refreshAndPersist.');
+  }
+  const backoff =
+    o.reconnect === undefined || o.reconnect === false
+      ? undefined
+      : { ...BACKOFF_DEFAULTS, ...(o.reconnect === true ? {} : o.reconnect) };
+  return {
+    url: parseLdapUrl(o.url),
+    o,
+    scope: o.scope ?? 'sub',
+    filter: o.filter ?? '(objectClass=*)',
+    attributes: o.attributes ?? [],
+    mode,
+    timeout: o.timeout ?? 10_000,
+    backoff,
+    binary: new Set((o.binaryAttributes ?? []).map((a) => a.toLowerCase())),
+  };
+}
+
+/**
+ * Runs an RFC 4533 syncrepl search and emits what the server sends, as typed messages.
+ *
+ * @example
+ * syncrepl({ url: 'ldap://127.0.0.1:389', base: 'ou=people,dc=example,dc=com', mode: 'refreshOnly' })
+ *   .subscribe((m) => console.log(m.type));
+ * // Logs: add, add, ..., done
+ */
+export function syncrepl(options: SyncreplOptions): Observable<SyncMessage> {
+  return new Observable<SyncMessage>((subscriber) => {
+    let n: Normalized;
+    try {
+      n = normalize(options);
+    } catch (err) {
+      subscriber.error(err);
+      return;
+    }
+    const session = new SyncSession(n, subscriber);
+    void session.run();
+    return () => session.teardown();
+  });
+}
+
+type Outcome = 'complete';
+
+class SyncSession {
+  private guard = new CookieGuard();
+  private conn: LdapConnection | undefined;
+  private searchId: number | undefined;
+  private refreshDone = false;
+  private cancelSent = false;
+  private ended = false;
+  private readonly abort = new AbortController();
+  private saving: Promise<void> = Promise.resolve();
+  private finishSearch: ((outcome: Outcome) => void) | undefined;
+
+  constructor(
+    private readonly n: Normalized,
+    private readonly subscriber: Subscriber<SyncMessage>,
+  ) {}
+
+  private get log(): Logger {
+    return this.n.o.logger ?? {};
+  }
+
+  private status(s: SyncStatus): void {
+    this.n.o.onStatus?.(s);
+  }
+
+  async run(): Promise<void> {
+    const { o } = this.n;
+    const onStop = () => this.onStop();
+    o.stop?.addEventListener('abort', onStop, { once: true });
+    try {
+      const initial = o.cookie ?? (o.cookieStore ? await o.cookieStore.load() : undefined);
+      if (initial !== undefined) this.guard = new CookieGuard(initial);
+      let attempt = 0;
+      for (;;) {
+        if (this.ended) return;
+        try {
+          this.status({ state: 'connecting', attempt });
+          await this.runOnce(() => {
+            attempt = 0; // a completed refresh proves the connection healthy again
+          });
+          this.status({ state: 'closed' });
+          this.end(() => this.subscriber.complete());
+          return;
+        } catch (e) {
+          if (this.ended) return;
+          const err = asSyncreplError(e);
+          this.closeConnection();
+          if (err instanceof RefreshRequiredError && this.n.backoff) {
+            // §3.2: the cookie cannot be honoured. Start over without it and tell consumers so
+            // they can purge what the reload does not bring back.
+            this.log.warn?.('syncrepl: server requires a full reload; restarting without a cookie');
+            this.guard = new CookieGuard();
+            this.subscriber.next({ type: 'reset', reason: 'refreshRequired' });
+            continue;
+          }
+          const backoff = this.n.backoff;
+          if (!backoff || !err.retryable || attempt + 1 >= backoff.maxAttempts) throw err;
+          if (o.stop?.aborted) {
+            this.end(() => this.subscriber.complete());
+            return;
+          }
+          const delayMs = backoffDelay(attempt++, backoff, o.random);
+          this.log.warn?.(`syncrepl: ${err.message} Retrying in ${delayMs} ms.`, { code: err.code });
+          this.status({ state: 'backoff', delayMs, error: err });
+          const slept = await sleep(delayMs, this.abort.signal);
+          if (!slept) {
+            if (!this.ended) this.end(() => this.subscriber.complete());
+            return;
+          }
+        }
+      }
+    } catch (e) {
+      const err = asSyncreplError(e);
+      this.status({ state: 'closed', error: err });
+      this.end(() => this.subscriber.error(err));
+    } finally {
+      o.stop?.removeEventListener('abort', onStop);
+    }
+  }
+
+  private end(notify: () => void): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeConnection();
+    notify();
+  }
+
+  /** One connection: connect, bind, search until the search ends or fails. */
+  private async runOnce(onRefreshDone: () => void): Promise<Outcome> {
+    const { n } = this;
+    const { o } = n;
+    this.refreshDone = false;
+    this.cancelSent = false;
+    const conn = await LdapConnection.connect({
+      url: n.url,
+      tls: o.tls,
+      startTLS: o.startTLS,
+      timeout: n.timeout,
+      decode: { binaryAttributes: n.binary },
+    });
+    if (this.ended) {
+      conn.destroy();
+      return 'complete';
+    }
+    this.conn = conn;
+    const closed = new Promise<never>((_, reject) => {
+      conn.onClose = (err) => reject(err ?? new ProtocolError('the connection closed during the search'));
+    });
+    closed.catch(() => {});
+    const bind = o.sasl
+      ? conn.bindSaslExternal(o.sasl.authzId)
+      : conn.bindSimple(o.bindDN ?? '', o.password ?? '');
+    await withTimeout(Promise.race([bind, closed]), n.timeout, () => {
+      conn.destroy();
+      return new TimeoutError(conn.endpoint, 'binding', n.timeout);
+    });
+    if (this.ended) return 'complete';
+    this.status({ state: 'refreshing' });
+    const cookie = this.guard.current;
+    return await new Promise<Outcome>((resolve, reject) => {
+      this.finishSearch = resolve;
+      closed.catch(reject);
+      const control = {
+        oid: SYNC_REQUEST_OID,
+        critical: true,
+        value: encodeSyncRequestValue({ mode: n.mode, cookie, reloadHint: o.reloadHint }),
+      };
+      try {
+        this.searchId = conn.request(
+          (id) =>
+            encodeSearch(id, { base: o.base, scope: n.scope, filter: n.filter, attributes: n.attributes }, [
+              control,
+            ]),
+          (res) => {
+            try {
+              this.onResponse(res, onRefreshDone);
+            } catch (err) {
+              reject(asSyncreplError(err));
+            }
+          },
+        );
+      } catch (err) {
+        reject(new InvalidOptionsError(`Invalid search filter ${JSON.stringify(n.filter)}: ${String(err)}`));
+      }
+    }).finally(() => {
+      this.finishSearch = undefined;
+    });
+  }
+
+  private onResponse(res: LdapResponse, onRefreshDone: () => void): void {
+    switch (res.kind) {
+      case 'searchEntry': {
+        const control = res.controls.find((c) => c.oid === SYNC_STATE_OID);
+        if (!control?.value)
+          throw new ProtocolError(`entry ${JSON.stringify(res.dn)} came without a Sync State control`);
+        const state = decodeSyncStateValue(control.value);
+        const cookie = this.advance(state.cookie);
+        const base = { dn: res.dn, entryUUID: state.entryUUID, ...(cookie === undefined ? {} : { cookie }) };
+        this.emit(
+          state.state === 'delete'
+            ? { type: 'delete', ...base }
+            : { type: state.state, ...base, attributes: res.attributes },
+          cookie,
+        );
+        return;
+      }
+      case 'intermediate': {
+        if (res.name !== SYNC_INFO_OID) return; // not ours (RFC 4511 §4.13 allows others)
+        if (!res.value) throw new ProtocolError('a Sync Info message had no value');
+        const info = decodeSyncInfoValue(res.value);
+        const cookie = this.advance(info.cookie);
+        const withCookie = cookie === undefined ? {} : { cookie };
+        switch (info.kind) {
+          case 'newcookie':
+            if (cookie !== undefined) this.emit({ type: 'cookie', cookie }, cookie);
+            return;
+          case 'refreshDelete':
+          case 'refreshPresent':
+            this.emit({ type: info.kind, refreshDone: info.refreshDone, ...withCookie }, cookie);
+            if (info.refreshDone) this.onRefreshDone(onRefreshDone);
+            return;
+          case 'syncIdSet':
+            this.emit(
+              {
+                type: 'syncIdSet',
+                refreshDeletes: info.refreshDeletes,
+                entryUUIDs: info.entryUUIDs,
+                ...withCookie,
+              },
+              cookie,
+            );
+            return;
+        }
+        return;
+      }
+      case 'searchDone': {
+        const { resultCode, diagnosticMessage } = res.result;
+        this.searchId = undefined;
+        if (resultCode === 0) {
+          const control = res.controls.find((c) => c.oid === SYNC_DONE_OID);
+          const done = decodeSyncDoneValue(control?.value ?? new Uint8Array(0));
+          const cookie = this.advance(done.cookie);
+          this.emit(
+            {
+              type: 'done',
+              refreshDeletes: done.refreshDeletes,
+              ...(cookie === undefined ? {} : { cookie }),
+            },
+            cookie,
+          );
+          this.finishSearch?.('complete');
+          return;
+        }
+        if (resultCode === 118 && this.cancelSent) {
+          this.finishSearch?.('complete'); // canceled, as we asked (RFC 3909)
+          return;
+        }
+        if (resultCode === 4096) throw new RefreshRequiredError(diagnosticMessage);
+        if (resultCode === 12) throw new SyncNotSupportedError(this.n.o.base, diagnosticMessage);
+        throw new LdapResultError(resultCode, 'the syncrepl search', diagnosticMessage);
+      }
+      default:
+        return; // search references and anything else are not part of the content
+    }
+  }
+
+  private onRefreshDone(onRefreshDone: () => void): void {
+    if (this.refreshDone) return;
+    this.refreshDone = true;
+    onRefreshDone();
+    this.status({ state: 'persisting' });
+    if (this.n.o.stop?.aborted) this.sendCancel();
+  }
+
+  /**
+   * Only cookies that move no serverID's CSN backwards are passed on and stored; a stale one is
+   * dropped from the message (never stored) and logged.
+   */
+  private advance(cookie: string | undefined): string | undefined {
+    if (cookie === undefined) return undefined;
+    if (this.guard.offer(cookie)) return cookie;
+    this.log.warn?.('syncrepl: ignored a cookie that would move a CSN backwards');
+    return undefined;
+  }
+
+  private emit(message: SyncMessage, cookie: string | undefined): void {
+    this.subscriber.next(message);
+    const store = this.n.o.cookieStore;
+    if (cookie !== undefined && store) {
+      // Saved after delivery, one at a time, in order.
+      this.saving = this.saving
+        .then(() => store.save(cookie))
+        .catch((err: unknown) => this.log.warn?.(`syncrepl: could not save the cookie: ${String(err)}`));
+    }
+  }
+
+  private onStop(): void {
+    // Backoff sleeps end at once; a refresh is allowed to finish; persist is cancelled.
+    if (!this.conn || this.conn.isClosed) {
+      this.abort.abort();
+      return;
+    }
+    if (this.n.mode === 'refreshOnly') return;
+    if (this.refreshDone) this.sendCancel();
+  }
+
+  /** Ends persist mode with the Cancel operation (RFC 3909), falling back to abandon. */
+  private sendCancel(): void {
+    const conn = this.conn;
+    const target = this.searchId;
+    if (!conn || conn.isClosed || target === undefined || this.cancelSent) return;
+    this.cancelSent = true;
+    const fallback = () => {
+      if (this.searchId === target) {
+        conn.abandon(target);
+        this.searchId = undefined;
+      }
+      this.finishSearch?.('complete');
+    };
+    const timer = setTimeout(fallback, this.n.timeout);
+    timer.unref?.();
+    conn.extended(CANCEL_REQUEST_OID, encodeCancelRequestValue(target)).then(
+      (res) => {
+        clearTimeout(timer);
+        // success (0): the search already ended with `canceled`. Otherwise (no such operation,
+        // cannotCancel, unsupported): abandon, which every server supports.
+        if (res.result.resultCode !== 0) {
+          this.log.debug?.(`syncrepl: Cancel answered ${res.result.resultCode}; abandoning instead`);
+          fallback();
+        }
+      },
+      () => {
+        clearTimeout(timer);
+        fallback();
+      },
+    );
+  }
+
+  private closeConnection(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (!conn || conn.isClosed) return;
+    if (this.searchId !== undefined) conn.abandon(this.searchId);
+    this.searchId = undefined;
+    conn.unbind();
+  }
+
+  teardown(): void {
+    this.abort.abort();
+    if (this.ended) return;
+    this.ended = true;
+    this.closeConnection();
+    this.status({ state: 'closed' });
+  }
+}
+
+/** True when every UTF-16 unit fits in a byte, as in the latin1 strings syncrepl() emits. */
+function isByteString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function asSyncreplError(e: unknown): SyncreplError {
+  if (e instanceof SyncreplError) return e;
+  return new ProtocolError(e instanceof Error ? e.message : String(e));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => SyncreplError): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
