@@ -1,9 +1,12 @@
-// Minimal declarations for the two untyped @ldapjs pieces used by ./ldapjs.ts.
+// Minimal declarations for the two untyped CommonJS @ldapjs pieces used by ./ldapjs.ts.
 declare module '@ldapjs/asn1' {
-  export class BerWriter {
+  class BerWriter {
     constructor(options?: { size?: number; growthFactor?: number });
   }
+  const asn1: { BerWriter: typeof BerWriter };
+  export default asn1;
 }
 declare module '@ldapjs/filter' {
-  export function parseString(filter: string): unknown;
+  const filter: { parseString(filter: string): unknown };
+  export default filter;
 }

@@ -7,8 +7,9 @@
  *
  * Replacing ldapjs later means rewriting this file only.
  */
-import { BerWriter } from '@ldapjs/asn1';
-import { parseString } from '@ldapjs/filter';
+// Both are CommonJS: Node's ESM loader only offers their default export.
+import asn1 from '@ldapjs/asn1';
+import ldapFilter from '@ldapjs/filter';
 
 /** A BER writer; the surface the request encoders need. */
 export interface RequestWriter {
@@ -25,7 +26,7 @@ export interface RequestWriter {
 }
 
 export function createWriter(): RequestWriter {
-  return new BerWriter() as unknown as RequestWriter;
+  return new asn1.BerWriter() as unknown as RequestWriter;
 }
 
 /**
@@ -33,6 +34,6 @@ export function createWriter(): RequestWriter {
  * Throws a plain Error with ldapjs' message on a malformed filter; the caller wraps it.
  */
 export function encodeFilter(filter: string): Buffer {
-  const parsed = parseString(filter) as { toBer(): { buffer: Buffer } };
+  const parsed = ldapFilter.parseString(filter) as { toBer(): { buffer: Buffer } };
   return Buffer.from(parsed.toBer().buffer);
 }

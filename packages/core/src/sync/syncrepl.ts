@@ -414,7 +414,8 @@ class SyncSession {
    * dropped from the message (never stored) and logged.
    */
   private advance(cookie: string | undefined): string | undefined {
-    if (cookie === undefined) return undefined;
+    // An empty cookie is what slapd sends back for a garbage one: never a position to keep.
+    if (cookie === undefined || cookie === '') return undefined;
     if (this.guard.offer(cookie)) return cookie;
     this.log.warn?.('syncrepl: ignored a cookie that would move a CSN backwards');
     return undefined;

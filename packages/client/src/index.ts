@@ -1,0 +1,2 @@
+// @syncrepl-rx/client: a skeleton until its issue lands (see the README roadmap).
+export {};

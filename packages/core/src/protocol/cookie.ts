@@ -1,0 +1,189 @@
+/**
+ * Reading OpenLDAP sync cookies, so that a stored cookie never moves backwards.
+ *
+ * A syncCookie is opaque by RFC 4533 §2.1.2. OpenLDAP's syncprov composes it as
+ * (slap_compose_sync_cookie in servers/slapd/ldapsync.c):
+ *
+ *   rid=<3 decimal digits>[,sid=<3 hex digits>],csn=<CSN>[;<CSN>...][,delcsn=<CSN>]
+ *
+ * with one CSN per serverID (multi-provider replication), sorted by serverID. A CSN is
+ * `YYYYmmddHHMMSS.uuuuuuZ#<count 6 hex>#<sid 3 hex>#<mod 6 hex>`: fixed width, so two
+ * CSNs compare chronologically as strings. `delcsn` appears in OpenLDAP 2.5+.
+ * Cookies of any other shape (other servers, OpenLDAP 2.3's older CSN format) are
+ * treated as opaque: we cannot order them, so we never refuse them.
+ *
+ * Cookie strings hold one character per byte (see controls.ts).
+ */
+
+/** The parts of an OpenLDAP cookie. */
+export interface OpenLdapCookie {
+  /** The replica ID (`rid=`), as written (3 decimal digits). */
+  rid?: string;
+  /** The consumer's serverID echoed by the provider (`sid=`), as written (hex). */
+  sid?: string;
+  /** The context CSN of each serverID: key = the CSN's SID field (3 lower-case hex digits). */
+  csns: Map<string, string>;
+  /** OpenLDAP 2.5+: the CSN of the last delete the cookie covers (`delcsn=`). */
+  delcsn?: string;
+}
+
+const CSN = /^\d{14}\.\d{6}Z#[0-9a-f]{6}#([0-9a-f]{3})#[0-9a-f]{6}$/i;
+const RID = /^\d{1,3}$/;
+const SID = /^[0-9a-f]{1,3}$/i;
+
+/** Whether `s` is an OpenLDAP 2.4+ CSN (`20240101120000.123456Z#000000#001#000000`). */
+export function isCsn(s: string): boolean {
+  return CSN.test(s);
+}
+
+/**
+ * Parses an OpenLDAP cookie (`rid=001,sid=002,csn=…;…`). Returns undefined for anything
+ * else, which callers must treat as opaque. Strict: an unknown field, a repeated field or
+ * a malformed rid, sid or CSN makes the whole cookie opaque. Of two CSNs with the same
+ * serverID, the newer is kept.
+ */
+export function parseCookie(cookie: string): OpenLdapCookie | undefined {
+  if (cookie === '') return undefined;
+  const parsed: OpenLdapCookie = { csns: new Map() };
+  const seen = new Set<string>();
+  for (const field of cookie.split(',')) {
+    const eq = field.indexOf('=');
+    if (eq <= 0) return undefined;
+    const key = field.slice(0, eq);
+    const value = field.slice(eq + 1);
+    if (seen.has(key)) return undefined;
+    seen.add(key);
+    switch (key) {
+      case 'rid':
+        if (!RID.test(value)) return undefined;
+        parsed.rid = value;
+        break;
+      case 'sid':
+        if (!SID.test(value)) return undefined;
+        parsed.sid = value;
+        break;
+      case 'csn':
+        for (const csn of value.split(';')) {
+          const m = CSN.exec(csn);
+          if (m === null) return undefined;
+          const sid = m[1]!.toLowerCase();
+          const known = parsed.csns.get(sid);
+          if (known === undefined || compareCsn(csn, known) > 0) parsed.csns.set(sid, csn);
+        }
+        break;
+      case 'delcsn':
+        if (!CSN.test(value)) return undefined;
+        parsed.delcsn = value;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  if (!seen.has('rid') && !seen.has('csn')) return undefined;
+  return parsed;
+}
+
+/**
+ * Orders two CSNs: negative if `a` is older, 0 if equal, positive if newer. Both must be
+ * OpenLDAP 2.4+ CSNs (check with {@link isCsn}); anything else throws a RangeError rather
+ * than comparing strings of different formats. Hex fields compare case-insensitively.
+ */
+export function compareCsn(a: string, b: string): number {
+  if (!CSN.test(a) || !CSN.test(b)) {
+    throw new RangeError(`Not comparable as CSNs: ${JSON.stringify(a)} and ${JSON.stringify(b)}`);
+  }
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Whether replacing the stored cookie `previous` with `next` keeps the position from
+ * moving backwards.
+ *
+ * - No previous cookie, or either cookie opaque (not OpenLDAP's format): true.
+ * - false if any serverID present in both has an older CSN in `next` (an equal CSN is fine),
+ *   even when another serverID advanced.
+ * - false if `next` lacks a serverID that `previous` has. Decision, from OpenLDAP's own code:
+ *   syncprov sends, with each persist-stage change, a cookie holding only that change's CSN
+ *   (syncprov_sendresp composes it from the single `opc->sctxcsn`), so in multi-provider
+ *   setups such partial cookies are normal; and OpenLDAP's consumer never stores one as is:
+ *   syncrepl_updateCookie (servers/slapd/syncrepl.c) merges it SID by SID into its cookie
+ *   state, keeping the SIDs the new cookie leaves out ("Don't just dup the provider's
+ *   cookie, recreate it"). Storing a partial cookie verbatim would make a resume forget
+ *   the other serverIDs' positions, so on its own it does not advance. {@link CookieGuard}
+ *   merges such cookies the way OpenLDAP does.
+ * - A `next` that adds serverIDs: true.
+ */
+export function cookieAdvances(previous: string | undefined, next: string): boolean {
+  return compareCookies(previous, next) === 'advances';
+}
+
+type Verdict = 'advances' | 'partial' | 'backwards';
+
+function compareCookies(previous: string | undefined, next: string): Verdict {
+  if (previous === undefined) return 'advances';
+  const p = parseCookie(previous);
+  const q = parseCookie(next);
+  if (p === undefined || q === undefined) return 'advances';
+  let dropped = false;
+  for (const [sid, csn] of p.csns) {
+    const nextCsn = q.csns.get(sid);
+    if (nextCsn === undefined) dropped = true;
+    else if (compareCsn(nextCsn, csn) < 0) return 'backwards';
+  }
+  return dropped ? 'partial' : 'advances';
+}
+
+/** Writes a cookie the way slap_compose_sync_cookie does: rid, sid, CSNs sorted by serverID, delcsn. */
+function composeCookie(c: OpenLdapCookie): string {
+  const fields: string[] = [];
+  if (c.rid !== undefined) fields.push(`rid=${c.rid}`);
+  if (c.sid !== undefined) fields.push(`sid=${c.sid}`);
+  const sids = [...c.csns.keys()].sort();
+  if (sids.length > 0) fields.push(`csn=${sids.map((s) => c.csns.get(s)!).join(';')}`);
+  if (c.delcsn !== undefined) fields.push(`delcsn=${c.delcsn}`);
+  return fields.join(',');
+}
+
+/**
+ * Holds the newest cookie seen and refuses to move it backwards.
+ *
+ * `offer(next)`:
+ * - stores `next` verbatim and returns true when {@link cookieAdvances} says so;
+ * - returns false and keeps the current cookie when `next` moves any serverID backwards;
+ * - for a partial OpenLDAP cookie (it leaves out serverIDs we hold, and moves none back),
+ *   stores the merge OpenLDAP's consumer would make: our CSN for the serverIDs `next`
+ *   leaves out, `next`'s CSN for the others, `next`'s rid and sid; returns true. When
+ *   either cookie carries a `delcsn` (OpenLDAP 2.5+), whose merge semantics we do not
+ *   know, the partial cookie is refused instead (false) and the current one kept: an
+ *   older position is safe to resume from (the server replays), a wrong one is not.
+ */
+export class CookieGuard {
+  #current: string | undefined;
+
+  constructor(initial?: string) {
+    this.#current = initial;
+  }
+
+  get current(): string | undefined {
+    return this.#current;
+  }
+
+  offer(next: string): boolean {
+    const verdict = compareCookies(this.#current, next);
+    if (verdict === 'advances') {
+      this.#current = next;
+      return true;
+    }
+    if (verdict === 'backwards') return false;
+    // 'partial': both parse, as compareCookies found SIDs to compare.
+    const p = parseCookie(this.#current!)!;
+    const q = parseCookie(next)!;
+    if (p.delcsn !== undefined || q.delcsn !== undefined) return false;
+    const csns = new Map(p.csns);
+    for (const [sid, csn] of q.csns) csns.set(sid, csn);
+    this.#current = composeCookie({ rid: q.rid, sid: q.sid, csns });
+    return true;
+  }
+}
