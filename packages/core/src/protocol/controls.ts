@@ -114,7 +114,7 @@ const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(
 
 /** Formats 16 octets at `start` as a lower-case RFC 4122 UUID string. */
 function formatUuid(b: Uint8Array, start: number): string {
-  const h = HEX as string[];
+  const h = HEX;
   return (
     h[b[start]!]! +
     h[b[start + 1]!]! +

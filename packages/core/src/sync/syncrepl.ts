@@ -416,7 +416,9 @@ class SyncSession {
   private advance(cookie: string | undefined): string | undefined {
     // An empty cookie is what slapd sends back for a garbage one: never a position to keep.
     if (cookie === undefined || cookie === '') return undefined;
-    if (this.guard.offer(cookie)) return cookie;
+    // The guard may merge a partial cookie (one serverID's CSN, as syncprov sends in persist)
+    // into the full CSN set, as OpenLDAP's own consumer does: pass on the merged one.
+    if (this.guard.offer(cookie)) return this.guard.current;
     this.log.warn?.('syncrepl: ignored a cookie that would move a CSN backwards');
     return undefined;
   }
