@@ -38,3 +38,34 @@ export {
   InvalidOptionsError,
 } from './errors.js';
 export type { SyncreplErrorCode } from './errors.js';
+
+// The change model (replica), its operators, and the stores.
+export { replicate, replicateFrom } from './replica/replicate.js';
+export type { ReplicateOptions } from './replica/replicate.js';
+export { diffAttributes } from './replica/diff.js';
+export type {
+  Entry,
+  AttributeChange,
+  AttributeDiff,
+  AddChange,
+  ModifyChange,
+  RenameChange,
+  DeleteChange,
+  ReadyChange,
+  ResetChange,
+  EntryChange,
+  Change,
+} from './replica/changes.js';
+export { foldRenames, FOLD_RENAMES_WITHIN } from './operators/foldRenames.js';
+export type { FoldRenamesConfig } from './operators/foldRenames.js';
+export { unfoldRenames } from './operators/unfoldRenames.js';
+export { keepEntries } from './operators/keepEntries.js';
+export { keepObjectClasses } from './operators/keepObjectClasses.js';
+export { pickAttributes } from './operators/pickAttributes.js';
+export { MemoryStore } from './stores/memory.js';
+export type { MemoryStoreInit } from './stores/memory.js';
+export { LmdbStore, LMDB_STORE_FORMAT } from './stores/lmdb.js';
+export type { LmdbStoreOptions } from './stores/lmdb.js';
+export type { ReplicaStore, ReplicaBatch, ReplicaIdentity, ReplicaLogger } from './stores/store.js';
+export { parseDN, escapeDNValue } from './dn.js';
+export type { RDN, AttributeTypeAndValue } from './dn.js';

@@ -1,0 +1,258 @@
+/**
+ * `syncreplResources(options)`: an Express 5 Router serving declared resources as REST listings,
+ * items, and SSE streams (seed 004), all from one upstream syncrepl search per source.
+ *
+ * @example
+ * const api = syncreplResources({ sources: { dir: { url, bindDN, password, base } }, resources, secret });
+ * app.use(api);
+ * app.get('/metrics', api.metricsHandler);
+ */
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Entry } from '@syncrepl-rx/core';
+import { HttpError } from './errors.js';
+import { Metrics, type ResumeOutcome } from './metrics.js';
+import {
+  parseOptions,
+  type Authorization,
+  type ParsedOptions,
+  type SyncreplResourcesOptions,
+} from './options.js';
+import { CompiledResource } from './resource.js';
+import { ResumeCookieCodec, fingerprint } from './resume-cookie.js';
+import { SseConnection } from './sse.js';
+import { Upstream } from './source.js';
+import { StreamSession, type StreamStart } from './stream.js';
+import { View } from './view.js';
+
+/** The query parameter that carries a resume cookie for clients that cannot set Last-Event-ID. */
+export const RESUME_QUERY_PARAMETER = 'lastEventId';
+
+export interface SyncreplResources extends Router {
+  /** Resolves once every source completed its first refresh. */
+  ready(): Promise<void>;
+  /** Ends all streams and upstream searches, and closes the stores. */
+  close(): Promise<void>;
+  /** Prometheus text exposition of this middleware's metrics. */
+  readonly metricsHandler: RequestHandler;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+}
+
+export function syncreplResources(options: SyncreplResourcesOptions): SyncreplResources {
+  const opts: ParsedOptions = parseOptions(options);
+  const codec = new ResumeCookieCodec(opts.secret);
+  const upstreams = new Map<string, Upstream>();
+  const sourcePrints = new Map<string, string>();
+  for (const [name, def] of Object.entries(opts.sources)) {
+    upstreams.set(name, new Upstream(name, def, opts.logger));
+    // Which directory content a cookie is about; never includes the password.
+    sourcePrints.set(
+      name,
+      fingerprint([
+        def.url,
+        def.bindDN ?? '',
+        def.base,
+        def.scope ?? 'sub',
+        def.filter ?? '',
+        def.attributes ?? [],
+      ]),
+    );
+  }
+  const metrics = new Metrics(opts.registry, () => upstreams.values());
+  const streams = new Set<StreamSession>();
+  const started = Promise.all([...upstreams.values()].map((u) => u.start()));
+  started.catch((err: unknown) =>
+    opts.logger.error?.(`syncreplResources: a source failed to start: ${String(err)}`),
+  );
+
+  const heartbeat = setInterval(() => {
+    for (const s of streams) s.heartbeat();
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  const router = Router() as SyncreplResources;
+
+  for (const def of opts.resources) {
+    const resource = new CompiledResource(def);
+    const upstream = upstreams.get(def.source)!;
+    const sourcePrint = sourcePrints.get(def.source)!;
+
+    const requireReady = () => {
+      if (!upstream.ready) {
+        throw new HttpError(
+          503,
+          `${def.name} is not ready yet: the directory is still loading or unreachable`,
+          {
+            'Retry-After': String(opts.retryAfterSeconds),
+          },
+        );
+      }
+    };
+
+    const viewFor = async (req: Request, kind: 'list' | 'item' | 'subscribe'): Promise<View> => {
+      const params: Record<string, string> = {};
+      for (const p of resource.paramNames) params[p] = String(req.params[p] ?? '');
+      const filters: [string, string][] = [];
+      for (const [key, raw] of Object.entries(req.query)) {
+        if (!key.startsWith('filter_')) continue;
+        const name = key.slice('filter_'.length);
+        if (!def.filters?.[name]) throw new HttpError(400, `unknown filter ${key} for ${def.name}`);
+        const value = Array.isArray(raw) ? raw.at(-1) : raw;
+        if (typeof value !== 'string') throw new HttpError(400, `filter ${key} needs one value`);
+        filters.push([name, value]);
+      }
+      let authorization: Authorization = { allow: true };
+      if (opts.authorize) authorization = await opts.authorize(req, { resource: def.name, params, kind });
+      if (!authorization.allow) {
+        throw new HttpError(
+          authorization.status,
+          authorization.message ?? (authorization.status === 401 ? 'unauthorized' : 'forbidden'),
+          authorization.headers,
+        );
+      }
+      return new View(resource, {
+        params,
+        filters,
+        ...(authorization.scope !== undefined || authorization.filter
+          ? { authorization: { scope: authorization.scope ?? '', allows: authorization.filter } }
+          : {}),
+      });
+    };
+
+    const entriesIn = (view: View) => {
+      const out: { entry: Entry; id: string; json: string }[] = [];
+      for (const [, entry] of upstream.store.entries()) {
+        const m = view.admit(entry);
+        if (m) out.push({ entry, id: m.id, json: m.json });
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    };
+
+    const list: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+      if (isSubscribe(req.query.subscribe)) return subscribe(req, res, next);
+      const view = await viewFor(req, 'list');
+      requireReady();
+      const body = `[${entriesIn(view)
+        .map((e) => e.json)
+        .join(',')}]`;
+      res.type('application/json').send(body);
+    };
+
+    const item: RequestHandler = async (req: Request, res: Response) => {
+      const view = await viewFor(req, 'item');
+      requireReady();
+      const id = String(req.params.id ?? '');
+      for (const [, entry] of upstream.store.entries()) {
+        const m = view.admit(entry);
+        if (m && m.id === id) {
+          res.type('application/json').send(m.json);
+          return;
+        }
+      }
+      throw new HttpError(404, `no ${def.name} ${JSON.stringify(id)}`);
+    };
+
+    const subscribe = async (req: Request, res: Response, _next: NextFunction) => {
+      // Last-Event-ID (sent by EventSource on reconnect) wins over the query parameter, which
+      // only carries the position the page started from.
+      const header = req.get('Last-Event-ID');
+      const query = req.query[RESUME_QUERY_PARAMETER];
+      const raw = header ?? (typeof query === 'string' ? query : undefined);
+      const parsed = codec.parse(raw);
+      if (parsed.kind === 'malformed') {
+        metrics.resumes.inc({ resource: def.name, outcome: 'rejected' });
+        throw new HttpError(400, `bad resume cookie: ${parsed.reason}`);
+      }
+      const view = await viewFor(req, 'subscribe');
+      requireReady();
+      let start: StreamStart = { kind: 'replay', reset: false };
+      let outcome: ResumeOutcome = 'fresh';
+      if (parsed.kind === 'untrusted') {
+        start = { kind: 'replay', reset: true };
+        outcome = 'reset';
+      } else if (parsed.kind === 'position') {
+        const from = resumeFrom(parsed.position, view, sourcePrint, upstream);
+        start = from === undefined ? { kind: 'replay', reset: true } : { kind: 'resume', from };
+        outcome = from === undefined ? 'reset' : 'resumed';
+      }
+      metrics.resumes.inc({ resource: def.name, outcome });
+      opts.logger.debug?.(`stream of ${def.name}: ${outcome}`, { resource: def.name, outcome });
+      const conn = new SseConnection(res, { retryMs: opts.retryMs });
+      metrics.subscribers.inc({ resource: def.name });
+      const session = new StreamSession(
+        conn,
+        view,
+        {
+          upstream,
+          codec,
+          sourceFingerprint: sourcePrint,
+          metrics,
+          slowClientTimeoutMs: opts.slowClientTimeoutMs,
+          logger: opts.logger,
+          onEnd: (s) => {
+            streams.delete(s);
+            metrics.subscribers.dec({ resource: def.name });
+          },
+        },
+        start,
+      );
+      if (!conn.isClosed) streams.add(session);
+    };
+
+    router.get(def.path, list);
+    router.get(resource.itemPath, item);
+  }
+
+  const metricsHandler: RequestHandler = async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+
+  Object.assign(router, {
+    async ready() {
+      await started;
+      await Promise.all(
+        [...upstreams.values()].map(
+          (u) =>
+            new Promise<void>((resolve) => {
+              if (u.ready) return resolve();
+              const off = u.on('state', () => {
+                if (u.ready) {
+                  off();
+                  resolve();
+                }
+              });
+            }),
+        ),
+      );
+    },
+    async close() {
+      clearInterval(heartbeat);
+      for (const s of [...streams]) s.conn.end();
+      await started.catch(() => {});
+      await Promise.all([...upstreams.values()].map((u) => u.stop()));
+    },
+    metricsHandler,
+    upstreams,
+  });
+  return router;
+}
+
+function isSubscribe(v: unknown): boolean {
+  return v === '1' || v === 'true';
+}
+
+/**
+ * Where a stream with this position continues, or undefined when it cannot be honoured (then it
+ * gets a reset and a full replay: never a silent gap, DESIGN.md invariant 4).
+ */
+function resumeFrom(
+  p: { src: string; view: string; inst: string; seq: number; ldap?: string; replay?: true },
+  view: View,
+  sourcePrint: string,
+  upstream: Upstream,
+): number | undefined {
+  if (p.src !== sourcePrint || p.view !== view.fingerprint || p.replay) return undefined;
+  const log = upstream.log;
+  if (p.inst === log.instance) return log.canResumeFrom(p.seq) ? p.seq : undefined;
+  // Another instance (or an older history): only an exact LDAP position is trusted.
+  return p.ldap === undefined ? undefined : log.seqOfLdapCookie(p.ldap);
+}
