@@ -176,6 +176,24 @@ export const resources: ResourceDefinition[] = [
       },
     },
   ),
+  // Beyond the seed's 15 endpoints: every subscriber of every realm, pointing at its realm's item
+  // endpoint. A re-homed subscriber changes its _url here too, so this stream shows the move as a
+  // delete and an add (a stream "over both" realms).
+  {
+    ...kind('allSubscribers', '/subscriber', 'realms', 'submanSubscriber', () => ({})),
+    match: (e) =>
+      placeOf(e)?.container === 'realms' && placeOf(e)?.path.length === 2 && hasClass(e, 'submanSubscriber'),
+    id: (e) => placeOf(e)?.path[1],
+    params: () => ({}),
+    url: (e, id) => `/realm/${encodeURIComponent(placeOf(e)!.path[0]!)}/subscriber/${encodeURIComponent(id)}`,
+    body: (e) => ({
+      id: placeOf(e)!.path[1],
+      realmId: placeOf(e)!.path[0],
+      name: text(e, 'cn'),
+      status: text(e, 'submanStatus'),
+    }),
+    filters: { realm: (e, value) => placeOf(e)?.path[0] === value },
+  },
   kind('group', '/group', 'groups', 'submanSubscriberGroup', (e) => ({
     description: text(e, 'description'),
     priority: int(e, 'submanPriority'),

@@ -1,6 +1,7 @@
 /** Prometheus metrics of the middleware (prom-client), on a registry of its own by default. */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Upstream, UpstreamState } from './source.js';
+import type { StreamSession } from './stream.js';
 
 const STATES: UpstreamState[] = [
   'starting',
@@ -24,8 +25,13 @@ export class Metrics {
   private readonly lastCookie: Gauge<'source'>;
   private readonly logSeq: Gauge<'source'>;
   private readonly entries: Gauge<'source'>;
+  private readonly buffered: Gauge;
 
-  constructor(registry: Registry | undefined, upstreams: () => Iterable<Upstream>) {
+  constructor(
+    registry: Registry | undefined,
+    upstreams: () => Iterable<Upstream>,
+    streams: () => Iterable<StreamSession>,
+  ) {
     this.registry = registry ?? new Registry();
     const registers = [this.registry];
     this.subscribers = new Gauge({
@@ -81,6 +87,16 @@ export class Metrics {
       collect: each((u) => {
         if (u.log) this.logSeq.set({ source: u.name }, u.log.last);
       }),
+    });
+    this.buffered = new Gauge({
+      name: 'syncrepl_rx_stream_buffered_bytes_max',
+      help: 'The most bytes waiting in any one stream socket buffer (bounded by backpressure)',
+      registers,
+      collect: () => {
+        let max = 0;
+        for (const s of streams()) max = Math.max(max, s.conn.bufferedBytes);
+        this.buffered.set(max);
+      },
     });
     this.entries = new Gauge({
       name: 'syncrepl_rx_replica_entries',

@@ -57,8 +57,12 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
       ]),
     );
   }
-  const metrics = new Metrics(opts.registry, () => upstreams.values());
   const streams = new Set<StreamSession>();
+  const metrics = new Metrics(
+    opts.registry,
+    () => upstreams.values(),
+    () => streams,
+  );
   const started = Promise.all([...upstreams.values()].map((u) => u.start()));
   started.catch((err: unknown) =>
     opts.logger.error?.(`syncreplResources: a source failed to start: ${String(err)}`),

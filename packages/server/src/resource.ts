@@ -30,6 +30,12 @@ export interface ResourceDefinition<B extends Body = Body> {
   id(entry: Entry): string | undefined;
   /** The values of the path's parent params for this entry (e.g. `{ realmId }`); `{}` if none. */
   params?(entry: Entry): Record<string, string> | undefined;
+  /**
+   * The `_url` of an entry. Default: the collection path with the entry's params, then `/{id}`.
+   * A resource that spans parents (e.g. all subscribers of all realms) can point at the item
+   * endpoint of the resource that owns the entry.
+   */
+  url?(entry: Entry, id: string, params: Record<string, string>): string;
   /** The JSON body (without `_url`). */
   body(entry: Entry): B;
   /**
@@ -98,7 +104,8 @@ export class CompiledResource {
     if (id === undefined || id === '') return undefined;
     const params = this.def.params?.(entry) ?? {};
     for (const p of this.paramNames) if (params[p] === undefined) return undefined;
-    const url = `${this.collectionUrl(params)}/${encodeURIComponent(id)}`;
+    const url =
+      this.def.url?.(entry, id, params) ?? `${this.collectionUrl(params)}/${encodeURIComponent(id)}`;
     const body = { ...this.def.body(entry), _url: url };
     return { id, params, url, json: JSON.stringify(body), tombstone: JSON.stringify({ id, _url: url }) };
   }

@@ -1,0 +1,359 @@
+/**
+ * A replica store on disk, in one LMDB environment (the `lmdb` package).
+ *
+ * Layout of the environment directory:
+ *
+ *   data.mdb, lock.mdb       one LMDB environment
+ *     ├─ db "entries"        entryUUID → [dn, name1, values1, …]   (msgpack; bytes stay bytes)
+ *     └─ db "meta"           "format" → 1, "identity" → ReplicaIdentity, "cookie" → string
+ *
+ * Both databases live in the same environment, so one LMDB write transaction covers both: a
+ * batch's entries and its cookie become durable together or not at all (DESIGN.md invariant 2).
+ * test/unit/stores-lmdb.test.ts kills a writer process in the middle of a transaction to show it.
+ *
+ * Entries are not cached in memory: a `get` is a memory-mapped B-tree lookup plus a msgpack
+ * decode (about a microsecond), so a 100k-entry replica costs the process almost nothing. Writes
+ * are asynchronous LMDB transactions; until one commits, its mutations stay in a small
+ * in-memory overlay so reads see them (read your writes).
+ *
+ * Honest limits:
+ * - lmdb-js does NOT roll back an asynchronous `transaction()` whose callback throws: whatever
+ *   was put before the throw is committed. So every value is validated and converted before the
+ *   transaction starts, and the callback itself only does puts that cannot throw.
+ * - LMDB has no checksums. The header check below catches a file that is not LMDB or that was
+ *   cut short (opening those makes the native code crash the process, which no JS can catch);
+ *   damage deeper inside the B-tree surfaces as an error on read, which is handled like
+ *   undecodable values: the state is discarded.
+ */
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import type { Entry } from '../replica/changes.js';
+import { CorruptReplicaError, fromStored, toStored } from './codec.js';
+import type { StoredEntry } from './codec.js';
+import { canonicalIdentity, defaultReplicaLogger, describeIdentity, sameIdentity } from './store.js';
+import type { ReplicaBatch, ReplicaIdentity, ReplicaLogger, ReplicaStore } from './store.js';
+
+/** The version of the layout above. A store written with another version is discarded, not guessed at. */
+export const LMDB_STORE_FORMAT = 1;
+
+export interface LmdbStoreOptions {
+  /** What this replica is a view of; a store built for another identity starts empty. */
+  identity: ReplicaIdentity;
+  /** Where to say that stored state was discarded, and why. Defaults to console warnings. */
+  logger?: ReplicaLogger;
+}
+
+interface Environment {
+  root: RootDatabase;
+  entries: Database<StoredEntry, string>;
+  meta: Database<unknown, string>;
+}
+
+interface Pending {
+  entry: Entry | null;
+  /** The sequence number of the batch that wrote it; dropped once that batch committed. */
+  batch: number;
+}
+
+/**
+ * A persistent replica store. Open it with `LmdbStore.open(dir, { identity })`, pass its
+ * `cookie` to `syncrepl()`, and the store to `replicate()`:
+ *
+ * @example
+ * const store = await LmdbStore.open('./replica', { identity: { url, bindDN, base, filter } });
+ * syncrepl({ url, bindDN, password, base, filter, cookie: store.cookie })
+ *   .pipe(replicate({ store }))
+ *   .subscribe((change) => console.log(change.type));
+ * // Logs: add, add, …, ready   (first run)
+ * // Logs: modify, ready        (a restart: only what changed while the process was down)
+ */
+export class LmdbStore implements ReplicaStore {
+  readonly path: string;
+  #env: Environment;
+  #cookie: string | undefined;
+  #size: number;
+  #pending = new Map<string, Pending>();
+  #batches = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
+  #closed = false;
+
+  private constructor(path: string, env: Environment, cookie: string | undefined, size: number) {
+    this.path = path;
+    this.#env = env;
+    this.#cookie = cookie;
+    this.#size = size;
+  }
+
+  /**
+   * Opens (or creates) the store in directory `path`. Stored state that was built for another
+   * identity, written by another format version, or cannot be decoded is discarded with a
+   * warning through `logger`, and the store starts empty: the next refresh is then a full one.
+   */
+  static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
+    const logger = options.logger ?? defaultReplicaLogger;
+    const identity = canonicalIdentity(options.identity);
+    mkdirSync(path, { recursive: true });
+
+    const damage = checkLmdbFile(join(path, 'data.mdb'));
+    if (damage !== undefined) {
+      logger.warn(`${discarding(path, damage)}`);
+      moveAside(path);
+    }
+
+    let env = openEnvironment(path);
+    let loaded: { cookie: string | undefined; size: number } | undefined;
+    try {
+      const problem = inspect(env, identity, path);
+      if (problem === undefined) {
+        loaded = load(env);
+      } else {
+        (problem.level === 'info' ? logger.info : logger.warn).call(logger, problem.message);
+      }
+    } catch (error) {
+      logger.warn(discarding(path, reason(error)));
+    }
+
+    if (loaded === undefined) {
+      try {
+        reset(env, identity);
+      } catch (error) {
+        // The environment itself is damaged beyond clearing: start a new one beside it.
+        logger.warn(discarding(path, reason(error)));
+        await env.root.close().catch(() => {});
+        moveAside(path);
+        env = openEnvironment(path);
+        reset(env, identity);
+      }
+      loaded = { cookie: undefined, size: 0 };
+    } else {
+      logger.info(
+        `Replica store at ${path}: ${loaded.size} entries, ${loaded.cookie === undefined ? 'no cookie' : 'with a cookie'}, ` +
+          `for ${describeIdentity(identity)}.`,
+      );
+    }
+    return new LmdbStore(path, env, loaded.cookie, loaded.size);
+  }
+
+  get cookie(): string | undefined {
+    return this.#cookie;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(entryUUID: string): Entry | undefined {
+    const pending = this.#pending.get(entryUUID);
+    if (pending !== undefined) return pending.entry ?? undefined;
+    const stored = this.#env.entries.get(entryUUID);
+    return stored === undefined ? undefined : fromStored(stored, entryUUID);
+  }
+
+  has(entryUUID: string): boolean {
+    const pending = this.#pending.get(entryUUID);
+    if (pending !== undefined) return pending.entry !== null;
+    return this.#env.entries.doesExist(entryUUID);
+  }
+
+  *entryUUIDs(): IterableIterator<string> {
+    for (const key of this.#env.entries.getKeys()) if (!this.#pending.has(key)) yield key;
+    for (const [key, { entry }] of this.#pending) if (entry !== null) yield key;
+  }
+
+  *entries(): IterableIterator<[string, Entry]> {
+    for (const { key, value } of this.#env.entries.getRange()) {
+      if (!this.#pending.has(key)) yield [key, fromStored(value, key)];
+    }
+    for (const [key, { entry }] of this.#pending) if (entry !== null) yield [key, entry];
+  }
+
+  /**
+   * Writes the batch in one LMDB transaction; resolves once it is committed. Reads see the batch
+   * at once. After a failed commit the store refuses further batches: what is on disk is still
+   * a consistent earlier state, which the next start resumes from.
+   */
+  commit(batch: ReplicaBatch): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`Replica store at ${this.path} is closed.`));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    // Convert first: a bad value throws here, before anything is visible or queued.
+    const writes: [string, StoredEntry | null][] = [];
+    for (const [entryUUID, entry] of batch.mutations) writes.push([entryUUID, entry === null ? null : toStored(entry)]);
+
+    const sequence = ++this.#batches;
+    for (const [entryUUID, entry] of batch.mutations) {
+      const existed = this.has(entryUUID);
+      if (entry === null && existed) this.#size--;
+      if (entry !== null && !existed) this.#size++;
+      this.#pending.set(entryUUID, { entry, batch: sequence });
+    }
+    this.#cookie = batch.cookie;
+
+    const { root, entries, meta } = this.#env;
+    const cookie = batch.cookie;
+    const committed = root
+      .transaction(() => {
+        for (const [entryUUID, stored] of writes) {
+          if (stored === null) void entries.remove(entryUUID);
+          else void entries.put(entryUUID, stored);
+        }
+        if (cookie === undefined) void meta.remove('cookie');
+        else void meta.put('cookie', cookie);
+      })
+      .then(
+        () => {
+          // Transactions commit in the order they were queued, so every batch up to this one
+          // is now on disk and readable there.
+          for (const [entryUUID, pending] of this.#pending) {
+            if (pending.batch <= sequence) this.#pending.delete(entryUUID);
+          }
+        },
+        (error: unknown) => {
+          this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, { cause: error });
+          throw this.#failure;
+        },
+      );
+    this.#writing = committed.catch(() => {});
+    return committed;
+  }
+
+  /** Waits for queued batches, then closes the environment. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writing;
+    await this.#env.root.close();
+  }
+}
+
+const ENTRIES_OPTIONS = { name: 'entries', encoding: 'msgpack', useRecords: false } as const;
+const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
+
+function openEnvironment(path: string): Environment {
+  // noSubdir: false: `path` is always a directory, even when its name contains a dot.
+  const root = open({ path, noSubdir: false, maxDbs: 4 });
+  return {
+    root,
+    entries: root.openDB<StoredEntry, string>(ENTRIES_OPTIONS),
+    meta: root.openDB<unknown, string>(META_OPTIONS),
+  };
+}
+
+/** Why the stored state cannot be used as it is, or undefined when it can. */
+function inspect(
+  env: Environment,
+  identity: Required<ReplicaIdentity>,
+  path: string,
+): { level: 'info' | 'warn'; message: string } | undefined {
+  const format = env.meta.get('format');
+  const storedIdentity = env.meta.get('identity');
+  if (format === undefined && storedIdentity === undefined) {
+    if (env.entries.getKeysCount() === 0 && env.meta.get('cookie') === undefined) {
+      return { level: 'info', message: `Replica store at ${path} created for ${describeIdentity(identity)}.` };
+    }
+    return { level: 'warn', message: discarding(path, 'it has entries but no format or identity record') };
+  }
+  if (format !== LMDB_STORE_FORMAT) {
+    return {
+      level: 'warn',
+      message: discarding(path, `it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`),
+    };
+  }
+  if (!isIdentity(storedIdentity)) return { level: 'warn', message: discarding(path, 'its identity record is malformed') };
+  if (!sameIdentity(storedIdentity, identity)) {
+    return {
+      level: 'warn',
+      message:
+        `Replica store at ${path} holds a replica of ${describeIdentity(storedIdentity)}, ` +
+        `not of ${describeIdentity(identity)}: starting from an empty replica (a full refresh follows).`,
+    };
+  }
+  return undefined;
+}
+
+/** Reads the cookie and decodes every entry once, so damage is found now rather than mid-stream. */
+function load(env: Environment): { cookie: string | undefined; size: number } {
+  const cookie = env.meta.get('cookie');
+  if (cookie !== undefined && typeof cookie !== 'string') throw new CorruptReplicaError('the stored cookie is not a string');
+  let size = 0;
+  for (const { key, value } of env.entries.getRange()) {
+    if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
+    fromStored(value, key);
+    size++;
+  }
+  return { cookie, size };
+}
+
+/** Empties both databases and records format and identity, in one transaction. */
+function reset(env: Environment, identity: Required<ReplicaIdentity>): void {
+  env.root.transactionSync(() => {
+    env.entries.clearSync();
+    env.meta.clearSync();
+    void env.meta.put('format', LMDB_STORE_FORMAT);
+    void env.meta.put('identity', identity);
+  });
+}
+
+/**
+ * A reason not to open `file` with LMDB, or undefined when its header looks sound. Checks the
+ * two meta pages (magic 0xBEEFC0DE, page size) and that the file is as long as the newest one
+ * says. Reads the MDB_meta layout of LMDB 0.9 as lmdb-js 3 writes it; offsets are relative to
+ * the magic, which follows the page header.
+ */
+export function checkLmdbFile(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const fd = openSync(file, 'r');
+  try {
+    const length = fstatSync(fd).size;
+    if (length === 0) return undefined;
+    const MAGIC = 0xbeefc0de;
+    const head = Buffer.alloc(256);
+    readSync(fd, head, 0, head.length, 0);
+    const offset = [16, 24].find((at) => head.readUInt32LE(at) === MAGIC);
+    if (offset === undefined) return 'its data file is not an LMDB file';
+    const pageSize = head.readUInt32LE(offset + 24);
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return 'its data file has a bad page size';
+    if (length < 2 * pageSize) return 'its data file is cut short';
+    const second = Buffer.alloc(256);
+    readSync(fd, second, 0, second.length, pageSize);
+    if (second.readUInt32LE(offset) !== MAGIC) return 'its second meta page is damaged';
+    const metas = [head, second].map((page) => ({
+      lastPage: page.readBigUInt64LE(offset + 120),
+      txnId: page.readBigUInt64LE(offset + 128),
+    }));
+    const newest = metas[0]!.txnId >= metas[1]!.txnId ? metas[0]! : metas[1]!;
+    if (BigInt(length) < (newest.lastPage + 1n) * BigInt(pageSize)) return 'its data file is cut short';
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Keeps the damaged files for inspection (one generation) and makes room for a new environment. */
+function moveAside(path: string): void {
+  for (const name of ['data.mdb', 'lock.mdb']) {
+    const file = join(path, name);
+    if (!existsSync(file)) continue;
+    if (name === 'lock.mdb') rmSync(file, { force: true });
+    else renameSync(file, `${file}.corrupt`);
+  }
+}
+
+function discarding(path: string, why: string): string {
+  return `Replica store at ${path} cannot be used (${why}): discarding it and starting from an empty replica (a full refresh follows).`;
+}
+
+function isIdentity(value: unknown): value is ReplicaIdentity {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { url?: unknown }).url === 'string' &&
+    typeof (value as { base?: unknown }).base === 'string'
+  );
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message.replace(/\.$/, '') : String(error);
+}

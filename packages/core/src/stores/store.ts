@@ -1,0 +1,110 @@
+/**
+ * What `replicate({ store })` needs from a place that keeps the replica: entries keyed on
+ * entryUUID plus the cookie, committed together (DESIGN.md invariant 2).
+ *
+ * A store is deliberately dumb: it reads synchronously (the replica classifies each message
+ * against the entry it holds, so a read per message must be cheap) and applies whole batches
+ * atomically. Deciding *when* a batch may carry a newer cookie is the replica's job (see the
+ * batching rule in replica/replicate.ts); the store only promises that a batch lands whole or
+ * not at all, in the order batches were given.
+ *
+ * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
+ */
+import type { Entry } from '../replica/changes.js';
+
+/** One atomic write: entry mutations and the cookie that covers them. */
+export interface ReplicaBatch {
+  /** entryUUID → the entry's new state, or `null` when the entry is gone. */
+  readonly mutations: ReadonlyMap<string, Entry | null>;
+  /**
+   * The cookie to store with these mutations; `undefined` removes the stored cookie (the next
+   * start is then a full refresh). Never newer than the entries it covers.
+   */
+  readonly cookie: string | undefined;
+}
+
+/**
+ * A replica's persistent state. Reads reflect every batch given to `commit`, including batches
+ * still being written (read your writes); after a restart, only the batches that completed.
+ *
+ * Entries returned by `get` and `entries` are fresh objects or objects nobody else mutates:
+ * callers must treat them as read-only.
+ */
+export interface ReplicaStore {
+  /** The cookie committed with the entries; `undefined`: none, start with a full refresh. */
+  readonly cookie: string | undefined;
+  /** The number of entries. */
+  readonly size: number;
+  get(entryUUID: string): Entry | undefined;
+  has(entryUUID: string): boolean;
+  /** Every entryUUID, in no particular order. Safe to iterate while nothing is committed. */
+  entryUUIDs(): Iterable<string>;
+  /** Every entry, in no particular order. */
+  entries(): Iterable<[entryUUID: string, entry: Entry]>;
+  /**
+   * Applies the batch atomically. Returns nothing when the batch is already durable (memory), or
+   * a promise that settles once it is; a rejected promise means the batch was not written.
+   */
+  commit(batch: ReplicaBatch): void | Promise<void>;
+}
+
+/**
+ * What a persisted replica is a view of. A store opened with a different identity does not
+ * reuse its entries: the same directory seen through another bind, base, scope, filter or
+ * attribute list is a different set of entries. Never holds a credential.
+ */
+export interface ReplicaIdentity {
+  /** The LDAP URL, e.g. `ldap://ldap.example.com:389`. */
+  url: string;
+  /** The bind DN; empty or absent for an anonymous bind. */
+  bindDN?: string;
+  base: string;
+  /** `base`, `one`, `sub` (the default) or `children`. */
+  scope?: string;
+  /** The search filter; `(objectClass=*)` when absent. */
+  filter?: string;
+  /** The requested attributes; all user attributes when absent. */
+  attributes?: readonly string[];
+}
+
+/** Where stores say what they did with stored state (discarded, reset). `console` fits. */
+export interface ReplicaLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Warnings to the console, information dropped. */
+export const defaultReplicaLogger: ReplicaLogger = {
+  info: () => {},
+  warn: (message) => console.warn(message),
+};
+
+/**
+ * The identity in a canonical form: only the six known fields (whatever else the object holds,
+ * such as a password, is left behind), defaults filled in, attribute names lower-cased, sorted
+ * and deduplicated (their order does not change the content).
+ */
+export function canonicalIdentity(identity: ReplicaIdentity): Required<ReplicaIdentity> {
+  const attributes = [...new Set((identity.attributes ?? []).map((name) => name.toLowerCase()))].sort();
+  return {
+    url: String(identity.url),
+    bindDN: identity.bindDN ?? '',
+    base: String(identity.base),
+    scope: identity.scope ?? 'sub',
+    filter: identity.filter ?? '(objectClass=*)',
+    attributes,
+  };
+}
+
+/** Whether two identities name the same view of the directory. */
+export function sameIdentity(a: ReplicaIdentity, b: ReplicaIdentity): boolean {
+  return JSON.stringify(canonicalIdentity(a)) === JSON.stringify(canonicalIdentity(b));
+}
+
+/** A short human description for log lines: where and what, never a credential. */
+export function describeIdentity(identity: ReplicaIdentity): string {
+  const id = canonicalIdentity(identity);
+  const who = id.bindDN === '' ? 'anonymous' : id.bindDN;
+  const attrs = id.attributes.length === 0 ? '*' : id.attributes.join(',');
+  return `${id.url} base=${JSON.stringify(id.base)} scope=${id.scope} filter=${id.filter} attributes=${attrs} as ${who}`;
+}

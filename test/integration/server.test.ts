@@ -1,0 +1,472 @@
+/**
+ * @syncrepl-rx/server through the SubMan example: real slapd, real HTTP, the stream contract of
+ * seed 004 rule by rule.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { EventSource } from 'eventsource';
+import { startSubman, subscriberDn, type Subman, type SubmanTestOptions } from '../fixtures/subman.js';
+import { entries, getJson, openSse, rebuild, type SseEvent, type SseReader } from '../fixtures/sse.js';
+import { dn } from '../../examples/subman/src/data.js';
+
+let running: Subman[] = [];
+let readers: SseReader[] = [];
+async function subman(options: SubmanTestOptions = {}): Promise<Subman> {
+  const s = await startSubman(options);
+  running.push(s);
+  return s;
+}
+async function sse(
+  url: string,
+  headers: Record<string, string> = {},
+  options?: { closeAfter?: number },
+): Promise<SseReader> {
+  const r = await openSse(url, headers, options);
+  readers.push(r);
+  return r;
+}
+afterEach(async () => {
+  for (const r of readers) r.close();
+  readers = [];
+  await Promise.all(running.map((s) => s.close()));
+  running = [];
+});
+
+const REALM = 'example.org';
+const subscribers = (realm = REALM) => `/realm/${realm}/subscriber`;
+const ready = (events: SseEvent[]) => events.some((e) => e.event === 'ready');
+const after = (events: SseEvent[], n: number) => events.slice(n);
+const modifyStatus = (s: Subman, uid: string, status: string, realm = REALM) =>
+  s.slapd.modify(
+    `dn: ${subscriberDn(realm, uid)}\nchangetype: modify\nreplace: submanStatus\nsubmanStatus: ${status}\n-`,
+  );
+
+describe('the stream contract (seed 004)', () => {
+  test('headers, retry, a present per record with the GET body, then one ready {} with an id', async () => {
+    const s = await subman();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await r.until(ready);
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(r.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(r.headers['x-accel-buffering']).toBe('no');
+    expect(r.raw.startsWith('retry: ')).toBe(true);
+
+    const listing = (await getJson(`${s.base}${subscribers()}`)).body as { id: string; _url: string }[];
+    expect(listing.length).toBe(10);
+    const presents = entries(r.events);
+    expect(presents.every((e) => e.syncOp === 'present')).toBe(true);
+    expect(presents.map((e) => e.body).sort((a, b) => a.id.localeCompare(b.id))).toEqual(listing);
+    expect(presents[0]!.body._url).toBe(`${subscribers()}/${presents[0]!.body.id}`);
+    for (const p of presents) expect(p.entryUUID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.events.filter((e) => e.event === 'entry').every((e) => e.id)).toBe(true);
+    const readies = r.events.filter((e) => e.event === 'ready');
+    expect(readies).toHaveLength(1);
+    expect(readies[0]!.data).toBe('{}');
+    expect(readies[0]!.id).toBeTruthy();
+    expect(r.events.at(-1)!.event).toBe('ready');
+  });
+
+  test('live add, modify and delete; a delete carries only id and _url', async () => {
+    const s = await subman();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await r.until(ready);
+    const mark = r.events.length;
+    await modifyStatus(s, 'sub000004', 'suspended');
+    await r.until((ev) => after(ev, mark).length >= 1);
+    await s.slapd.add(
+      `dn: ${subscriberDn(REALM, 'newbie')}\nobjectClass: submanSubscriber\nuid: newbie\ncn: New Bie\nsubmanStatus: active`,
+    );
+    await r.until((ev) => after(ev, mark).length >= 2);
+    await s.slapd.delete(subscriberDn(REALM, 'sub000008'));
+    await r.until((ev) => after(ev, mark).length >= 3);
+    const live = entries(after(r.events, mark));
+    expect(live.map((e) => e.syncOp)).toEqual(['modify', 'add', 'delete']);
+    expect(live[0]!.body).toMatchObject({
+      id: 'sub000004',
+      status: 'suspended',
+      _url: `${subscribers()}/sub000004`,
+    });
+    expect(live[1]!.body).toMatchObject({ id: 'newbie', name: 'New Bie', _url: `${subscribers()}/newbie` });
+    expect(live[2]!.body).toEqual({ id: 'sub000008', _url: `${subscribers()}/sub000008` });
+    for (const e of after(r.events, mark)) expect(e.id).toBeTruthy();
+  });
+
+  test('a rename is a delete of the old id then an add of the new one, with the same entryUUID', async () => {
+    const s = await subman();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await r.until(ready);
+    const mark = r.events.length;
+    await s.slapd.modify(
+      `dn: ${subscriberDn(REALM, 'sub000012')}\nchangetype: modrdn\nnewrdn: uid=renamed\ndeleteoldrdn: 1`,
+    );
+    await r.until((ev) => after(ev, mark).length >= 2);
+    const [del, add] = entries(after(r.events, mark));
+    expect(del).toMatchObject({
+      syncOp: 'delete',
+      body: { id: 'sub000012', _url: `${subscribers()}/sub000012` },
+    });
+    expect(add).toMatchObject({ syncOp: 'add', body: { id: 'renamed', _url: `${subscribers()}/renamed` } });
+    expect(add!.entryUUID).toBe(del!.entryUUID);
+  });
+
+  test('a move between realms: the old realm sees the delete, the new one the add, a stream over both sees both', async () => {
+    const s = await subman();
+    const from = await sse(`${s.base}${subscribers(REALM)}?subscribe=1`);
+    const to = await sse(`${s.base}${subscribers('example.net')}?subscribe=1`);
+    const both = await sse(`${s.base}/subscriber?subscribe=1`);
+    await Promise.all([from.until(ready), to.until(ready), both.until(ready)]);
+    const marks = [from.events.length, to.events.length, both.events.length] as const;
+    await s.slapd.modify(
+      `dn: ${subscriberDn(REALM, 'sub000016')}\nchangetype: modrdn\nnewrdn: uid=sub000016\ndeleteoldrdn: 1\nnewsuperior: ${dn.realm('example.net')}`,
+    );
+    await from.until((ev) => after(ev, marks[0]).length >= 1);
+    await to.until((ev) => after(ev, marks[1]).length >= 1);
+    await both.until((ev) => after(ev, marks[2]).length >= 2);
+    const [gone] = entries(after(from.events, marks[0]));
+    const [came] = entries(after(to.events, marks[1]));
+    expect(gone).toMatchObject({ syncOp: 'delete', body: { _url: `/realm/${REALM}/subscriber/sub000016` } });
+    expect(came).toMatchObject({
+      syncOp: 'add',
+      body: { realmId: 'example.net', _url: '/realm/example.net/subscriber/sub000016' },
+    });
+    expect(entries(after(both.events, marks[2])).map((e) => `${e.syncOp} ${e.body._url}`)).toEqual([
+      `delete /realm/${REALM}/subscriber/sub000016`,
+      'add /realm/example.net/subscriber/sub000016',
+    ]);
+    expect(came!.entryUUID).toBe(gone!.entryUUID);
+  });
+
+  test('ready of an empty collection carries an id that resumes', async () => {
+    const s = await subman();
+    await s.slapd.add(`dn: ${dn.realm('empty.example')}\nobjectClass: submanRealm\nsubmanId: empty.example`);
+    const url = `${s.base}${subscribers('empty.example')}?subscribe=1`;
+    const first = await sse(url);
+    await first.until(ready);
+    expect(first.events.map((e) => e.event)).toEqual(['ready']);
+    first.close();
+    await s.slapd.add(
+      `dn: ${subscriberDn('empty.example', 'first')}\nobjectClass: submanSubscriber\nuid: first\ncn: First\nsubmanStatus: active`,
+    );
+    const again = await sse(url, { 'Last-Event-ID': first.lastId()! });
+    await again.until(ready);
+    expect(entries(again.events).map((e) => `${e.syncOp} ${e.body.id}`)).toEqual(['add first']);
+  });
+
+  test('Last-Event-ID resumes with only the missed changes, no replay; so does ?lastEventId=', async () => {
+    const s = await subman();
+    const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await first.until(ready);
+    const id = first.lastId()!;
+    first.close();
+    await modifyStatus(s, 'sub000020', 'missed-1');
+    await modifyStatus(s, 'sub000024', 'missed-2');
+    await modifyStatus(s, 'sub000001', 'missed-3', 'example.net'); // another realm: not in this view
+    await new Promise((r) => setTimeout(r, 200));
+    for (const r of [
+      await sse(`${s.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': id }),
+      await sse(`${s.base}${subscribers()}?subscribe=1&lastEventId=${encodeURIComponent(id)}`),
+    ]) {
+      await r.until(ready);
+      expect(r.events.some((e) => e.event === 'reset')).toBe(false);
+      expect(entries(r.events).map((e) => `${e.syncOp} ${e.body.id} ${String(e.body.status)}`)).toEqual([
+        'modify sub000020 missed-1',
+        'modify sub000024 missed-2',
+      ]);
+    }
+  });
+
+  test.each([
+    ['over 1024 bytes', 'x'.repeat(1025)],
+    ['with a tab (a control character)', 'abc\tdef'],
+  ])('a cookie %s gets 400 (header)', async (_what, cookie) => {
+    const s = await subman();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': cookie });
+    expect(r.status).toBe(400);
+  });
+
+  test('a cookie with control characters in the query gets 400', async () => {
+    const s = await subman();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1&lastEventId=abc%01def`);
+    expect(r.status).toBe(400);
+    const long = await sse(`${s.base}${subscribers()}?subscribe=1&lastEventId=${'y'.repeat(1025)}`);
+    expect(long.status).toBe(400);
+  });
+
+  test.each([
+    ['tampered with', (id: string) => id.slice(0, -3) + (id.endsWith('AAA') ? 'BBB' : 'AAA')],
+    ['well-formed but not ours', () => 'not-a-cookie-of-this-server'],
+  ])('a cookie %s gets event: reset and a full replay, ending in the exact state', async (_what, forge) => {
+    const s = await subman();
+    const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await first.until(ready);
+    first.close();
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': forge(first.lastId()!) });
+    await r.until(ready);
+    expect(r.status).toBe(200);
+    expect(r.events[0]!.event).toBe('reset');
+    expect(r.events[0]!.data).toBe('{}');
+    const listing = (await getJson(`${s.base}${subscribers()}`)).body as unknown[];
+    expect([...rebuild(r.events).values()].sort((a, b) => a.id.localeCompare(b.id))).toEqual(listing);
+  });
+
+  test('a cookie from another deployment (another secret) gets a reset', async () => {
+    const s = await subman();
+    const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await first.until(ready);
+    const other = await subman({ slapd: s.slapd, secret: 'another-deployment-secret-42' });
+    const r = await sse(`${other.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': first.lastId()! });
+    await r.until(ready);
+    expect(r.events[0]!.event).toBe('reset');
+  });
+
+  test('a cookie older than the change log gets a reset (never a silent gap)', async () => {
+    const s = await subman({ logCapacity: 3 });
+    const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await first.until(ready);
+    first.close();
+    for (const [i, uid] of ['sub000000', 'sub000004', 'sub000008', 'sub000012', 'sub000016'].entries()) {
+      await modifyStatus(s, uid, `status${i}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': first.lastId()! });
+    await r.until(ready);
+    expect(r.events[0]!.event).toBe('reset');
+    expect(entries(r.events).filter((e) => e.syncOp === 'present')).toHaveLength(10);
+  });
+
+  test('a client that disconnects during the replay and comes back ends in the exact state', async () => {
+    const s = await subman({ subscribers: 400 });
+    const first = await sse(`${s.base}${subscribers()}?subscribe=1`, {}, { closeAfter: 5 });
+    await first.until((ev) => ev.length >= 5);
+    const partial = rebuild(first.events);
+    expect(partial.size).toBe(5);
+    await modifyStatus(s, 'sub000000', 'suspended');
+    const again = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': first.lastId()! });
+    await again.until(ready);
+    const state = rebuild(again.events, partial);
+    const listing = (await getJson(`${s.base}${subscribers()}`)).body as unknown[];
+    expect([...state.values()].sort((a, b) => a.id.localeCompare(b.id))).toEqual(listing);
+    expect(listing).toHaveLength(100);
+  });
+});
+
+describe('on the wire', () => {
+  test('heartbeat comments keep an idle stream alive', async () => {
+    const s = await subman({ heartbeatMs: 50 });
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await r.until(ready);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.comments.filter((c) => c === 'heartbeat').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('the standard eventsource client follows the stream and resumes by itself after a drop', async () => {
+    const s = await subman({ retryMs: 50 });
+    const es = new EventSource(`${s.base}${subscribers()}?subscribe=1`);
+    const seen: { type: string; data: string }[] = [];
+    es.addEventListener('ready', (e) => seen.push({ type: 'ready', data: e.data }));
+    es.addEventListener('entry', (e) => seen.push({ type: 'entry', data: e.data }));
+    try {
+      await waitUntil(() => seen.some((e) => e.type === 'ready'));
+      const replayed = seen.filter((e) => e.type === 'entry').length;
+      expect(replayed).toBe(10);
+      // Drop every connection from the server side; EventSource reconnects with Last-Event-ID.
+      s.server.closeAllConnections();
+      await modifyStatus(s, 'sub000028', 'suspended');
+      await waitUntil(() => seen.some((e) => e.data.includes('"suspended"')), 10_000);
+      const presents = seen.filter((e) => e.data.includes('"syncOp":"present"')).length;
+      expect(presents).toBe(replayed); // no second replay
+    } finally {
+      es.close();
+    }
+  });
+});
+
+describe('backpressure', () => {
+  test('a client that stops reading is cut off and server buffers stay bounded', async () => {
+    // Loopback kernel buffers absorb ~4 MB for a client that does not read: replay more than that.
+    const s = await subman({ subscribers: 30_000, slowClientTimeoutMs: 300 });
+    // A raw client that sends the request and never reads.
+    const socket = net.connect(new URL(s.base).port ? Number(new URL(s.base).port) : 80, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    socket.write(`GET /subscriber?subscribe=1 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    const maxBuffered: number[] = [];
+    for (let i = 0; i < 100 && !closed; i++) {
+      const metrics = await (await fetch(`${s.base}/metrics`)).text();
+      maxBuffered.push(Number(/syncrepl_rx_stream_buffered_bytes_max (\d+)/.exec(metrics)?.[1] ?? 0));
+      if (/syncrepl_rx_slow_disconnects_total\{resource="allSubscribers"\} 1/.test(metrics)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const metrics = await (await fetch(`${s.base}/metrics`)).text();
+    expect(metrics).toMatch(/syncrepl_rx_slow_disconnects_total\{resource="allSubscribers"\} 1/);
+    // ~6 MB of replay was due; the server itself never held more than a socket high-water mark of it.
+    expect(Math.max(...maxBuffered)).toBeLessThan(64 * 1024);
+    socket.destroy();
+  });
+});
+
+describe('authorization', () => {
+  const authorize: SubmanTestOptions['authorize'] = (req, ctx) => {
+    const user = req.get('X-User');
+    if (!user) return { allow: false, status: 401, headers: { 'WWW-Authenticate': 'X-User' } };
+    if (user === 'admin') return { allow: true };
+    if (user === 'org-only') {
+      return ctx.params.realmId === REALM ? { allow: true } : { allow: false, status: 403 };
+    }
+    if (user === 'active-only') {
+      return { allow: true, scope: 'active', filter: (e) => e.attributes.submanStatus?.[0] === 'active' };
+    }
+    return { allow: false, status: 403 };
+  };
+
+  test('401 and 403 for listings, items and streams', async () => {
+    const s = await subman({ authorize });
+    expect((await getJson(`${s.base}${subscribers()}`)).status).toBe(401);
+    expect((await sse(`${s.base}${subscribers()}?subscribe=1`)).status).toBe(401);
+    expect((await getJson(`${s.base}${subscribers('example.net')}`, { 'X-User': 'org-only' })).status).toBe(
+      403,
+    );
+    expect(
+      (await getJson(`${s.base}${subscribers('example.net')}/sub000001`, { 'X-User': 'org-only' })).status,
+    ).toBe(403);
+    expect(
+      (await sse(`${s.base}${subscribers('example.net')}?subscribe=1`, { 'X-User': 'org-only' })).status,
+    ).toBe(403);
+    expect((await getJson(`${s.base}${subscribers()}`, { 'X-User': 'org-only' })).status).toBe(200);
+  });
+
+  test('a narrowing applies to listings, items, replays, live events and resumes', async () => {
+    const s = await subman({ authorize });
+    const h = { 'X-User': 'active-only' };
+    const all = (await getJson(`${s.base}${subscribers()}`, { 'X-User': 'admin' })).body as {
+      id: string;
+      status: string;
+    }[];
+    const active = all.filter((b) => b.status === 'active');
+    const inactive = all.find((b) => b.status !== 'active')!;
+    expect((await getJson(`${s.base}${subscribers()}`, h)).body).toEqual(active);
+    expect((await getJson(`${s.base}${subscribers()}/${inactive.id}`, h)).status).toBe(404);
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`, h);
+    await r.until(ready);
+    expect(
+      entries(r.events)
+        .map((e) => e.body.id)
+        .sort(),
+    ).toEqual(active.map((b) => b.id));
+    r.close();
+    const target = active[0]!.id;
+    await modifyStatus(s, target, 'suspended'); // leaves the narrowed view: a delete there
+    const back = await sse(`${s.base}${subscribers()}?subscribe=1`, { ...h, 'Last-Event-ID': r.lastId()! });
+    await back.until(ready);
+    expect(entries(back.events).map((e) => `${e.syncOp} ${e.body.id}`)).toEqual([`delete ${target}`]);
+  });
+
+  test('a resume cookie from one view never opens another', async () => {
+    const s = await subman({ authorize });
+    const narrowed = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'X-User': 'active-only' });
+    await narrowed.until(ready);
+    // The same cookie on another realm, and under another authorization scope: both get a reset.
+    const otherRealm = await sse(`${s.base}${subscribers('example.net')}?subscribe=1`, {
+      'X-User': 'admin',
+      'Last-Event-ID': narrowed.lastId()!,
+    });
+    const otherScope = await sse(`${s.base}${subscribers()}?subscribe=1`, {
+      'X-User': 'admin',
+      'Last-Event-ID': narrowed.lastId()!,
+    });
+    await Promise.all([otherRealm.until(ready), otherScope.until(ready)]);
+    expect(otherRealm.events[0]!.event).toBe('reset');
+    expect(otherScope.events[0]!.event).toBe('reset');
+    expect(entries(otherScope.events)).toHaveLength(10);
+  });
+});
+
+describe('upstream', () => {
+  test('before the first ready, listings and streams get 503 with Retry-After', async () => {
+    const s = await subman({ waitReady: false });
+    await s.slapd.stop();
+    const fresh = await subman({ slapd: s.slapd, waitReady: false });
+    const list = await getJson(`${fresh.base}${subscribers()}`);
+    expect(list.status).toBe(503);
+    expect(list.headers.get('retry-after')).toBe('5');
+    const stream = await sse(`${fresh.base}${subscribers()}?subscribe=1`);
+    expect(stream.status).toBe(503);
+    await s.slapd.start();
+  });
+
+  test('while LDAP is down, open streams stay open with heartbeats, and get the changes after recovery', async () => {
+    const s = await subman({ heartbeatMs: 50 });
+    const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+    await r.until(ready);
+    await s.slapd.stop();
+    const beats = r.comments.length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(r.ended).toBe(false);
+    expect(r.comments.length).toBeGreaterThan(beats);
+    await s.slapd.start();
+    const mark = r.events.length;
+    await modifyStatus(s, 'sub000032', 'suspended');
+    await r.until(
+      (ev) =>
+        entries(after(ev, mark)).some((e) => e.body.id === 'sub000032' && e.body.status === 'suspended'),
+      15_000,
+    );
+  });
+
+  test('a server restart with a store dir resumes streams without a replay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'subman-store-'));
+    try {
+      const s = await subman({ storeDir: dir });
+      const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+      await first.until(ready);
+      await modifyStatus(s, 'sub000036', 'one');
+      await first.until((ev) => entries(ev).some((e) => e.syncOp === 'modify'));
+      const id = first.lastId()!;
+      first.close();
+      await s.stopServer();
+      await modifyStatus(s, 'sub000036', 'two'); // while the server is down
+      const again = await subman({ slapd: s.slapd, storeDir: dir });
+      const r = await sse(`${again.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': id });
+      await r.until(ready);
+      expect(r.events.some((e) => e.event === 'reset')).toBe(false);
+      expect(entries(r.events).map((e) => `${e.syncOp} ${e.body.id} ${String(e.body.status)}`)).toEqual([
+        'modify sub000036 two',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('REST', () => {
+  test('items, 404, filter_* and 400 for an unknown filter; options are never mutated', async () => {
+    const secret = 'frozen-secret-0123456789';
+    const s = await subman(Object.freeze({ secret }) as SubmanTestOptions);
+    const item = await getJson(`${s.base}${subscribers()}/sub000000`);
+    expect(item.status).toBe(200);
+    expect(item.body).toMatchObject({ id: 'sub000000', _url: `${subscribers()}/sub000000` });
+    expect((await getJson(`${s.base}${subscribers()}/nobody`)).status).toBe(404);
+    const active = (await getJson(`${s.base}${subscribers()}?filter_status=active`)).body as {
+      status: string;
+    }[];
+    expect(active.length).toBeGreaterThan(0);
+    expect(active.every((b) => b.status === 'active')).toBe(true);
+    expect((await getJson(`${s.base}${subscribers()}?filter_colour=red`)).status).toBe(400);
+    const realms = (await getJson(`${s.base}/realm`)).body as { id: string }[];
+    expect(realms.map((r) => r.id)).toEqual(['campus.example', 'example.net', 'example.org', 'isp.example']);
+  });
+});
+
+async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

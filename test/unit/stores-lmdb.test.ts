@@ -1,0 +1,464 @@
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
+import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
+import { LmdbStore, checkLmdbFile } from '../../packages/core/src/stores/lmdb.js';
+import type { ReplicaBatch, ReplicaIdentity, ReplicaStore } from '../../packages/core/src/stores/store.js';
+import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
+
+const identity: ReplicaIdentity = {
+  url: 'ldap://127.0.0.1:3890',
+  bindDN: 'cn=reader,dc=example',
+  base: 'ou=people,dc=example',
+  scope: 'sub',
+  filter: '(objectClass=inetOrgPerson)',
+  attributes: ['cn', 'mail', 'jpegPhoto'],
+};
+
+/** The `lmdb` package as core resolves it (the test package does not depend on it), for tampering. */
+interface RawDatabase {
+  putSync(key: string, value: unknown): boolean;
+}
+interface RawRoot {
+  openDB(options: { name: string; encoding: 'binary' | 'msgpack' }): RawDatabase;
+  close(): Promise<void>;
+}
+const { open } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('lmdb') as {
+  open(options: { path: string; noSubdir: boolean; maxDbs: number }): RawRoot;
+};
+
+const U1 = 'aaaaaaaa-0000-4000-8000-000000000001';
+const U2 = 'bbbbbbbb-0000-4000-8000-000000000002';
+const U3 = 'cccccccc-0000-4000-8000-000000000003';
+const photo = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]);
+const ann: Entry = { dn: 'uid=ann,ou=people,dc=example', attributes: { cn: ['Ann'], jpegPhoto: [photo] } };
+const bob: Entry = { dn: 'uid=bob,ou=people,dc=example', attributes: { cn: ['Bob'], mail: ['bob@example'] } };
+const cat: Entry = { dn: 'uid=cat,ou=people,dc=example', attributes: { cn: ['Cat'] } };
+
+let dir: string;
+let logger: { info: ReturnType<typeof vi.fn>; warn: ReturnType<typeof vi.fn> };
+const opened: LmdbStore[] = [];
+
+async function openStore(options: { identity?: ReplicaIdentity } = {}): Promise<LmdbStore> {
+  const store = await LmdbStore.open(dir, { identity: options.identity ?? identity, logger });
+  opened.push(store);
+  return store;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'syncrepl-rx-lmdb-'));
+  logger = { info: vi.fn(), warn: vi.fn() };
+});
+
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const batch = (entries: [string, Entry | null][], cookie: string | undefined): ReplicaBatch => ({
+  mutations: new Map(entries),
+  cookie,
+});
+
+describe('LmdbStore', () => {
+  it('starts empty in a new directory and says so', async () => {
+    const store = await openStore();
+    expect(store.size).toBe(0);
+    expect(store.cookie).toBeUndefined();
+    expect(logger.info).toHaveBeenCalledWith(expect.stringMatching(/created for ldap:\/\/127\.0\.0\.1:3890/));
+    expect(logger.warn).not.toHaveBeenCalled();
+  });
+
+  it('keeps entries (bytes as bytes) and the cookie across a reopen', async () => {
+    const store = await openStore();
+    await store.commit(
+      batch(
+        [
+          [U1, ann],
+          [U2, bob],
+          [U3, cat],
+        ],
+        'c1',
+      ),
+    );
+    await store.commit(batch([[U3, null]], 'c2'));
+    await store.close();
+
+    const again = await openStore();
+    expect(again.cookie).toBe('c2');
+    expect(again.size).toBe(2);
+    expect(again.get(U1)).toEqual(ann);
+    expect(again.get(U1)!.attributes.jpegPhoto![0]!.constructor).toBe(Uint8Array);
+    expect(again.has(U3)).toBe(false);
+    expect(new Map(again.entries())).toEqual(
+      new Map([
+        [U1, ann],
+        [U2, bob],
+      ]),
+    );
+    expect(logger.warn).not.toHaveBeenCalled();
+  });
+
+  it('reads its own writes before the transaction commits', async () => {
+    const store = await openStore();
+    await store.commit(batch([[U1, ann]], 'c1'));
+    const pending = store.commit(
+      batch(
+        [
+          [U1, null],
+          [U2, bob],
+        ],
+        'c2',
+      ),
+    );
+    expect(store.has(U1)).toBe(false);
+    expect(store.get(U2)).toEqual(bob);
+    expect(store.size).toBe(1);
+    expect(store.cookie).toBe('c2');
+    expect([...store.entryUUIDs()]).toEqual([U2]);
+    await pending;
+    expect([...store.entryUUIDs()]).toEqual([U2]);
+    expect(store.size).toBe(1);
+  });
+
+  it('rejects a batch with an invalid value before anything changes', async () => {
+    const store = await openStore();
+    await store.commit(batch([[U1, ann]], 'c1'));
+    const bad = { dn: 'x', attributes: { cn: [7] } } as unknown as Entry;
+    expect(() =>
+      store.commit(
+        batch(
+          [
+            [U1, null],
+            [U2, bad],
+          ],
+          'c2',
+        ),
+      ),
+    ).toThrow(TypeError);
+    expect(store.get(U1)).toEqual(ann);
+    expect(store.cookie).toBe('c1');
+    await store.close();
+    expect((await openStore()).cookie).toBe('c1');
+  });
+
+  describe('identity', () => {
+    it('starts empty, with a warning, when opened for another view of the directory', async () => {
+      const store = await openStore();
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+
+      const other = await openStore({ identity: { ...identity, filter: '(objectClass=person)' } });
+      expect(other.size).toBe(0);
+      expect(other.cookie).toBeUndefined();
+      expect(logger.warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /holds a replica of .*filter=\(objectClass=inetOrgPerson\).*not of .*filter=\(objectClass=person\).*empty replica/,
+        ),
+      );
+      await other.close();
+
+      // and it now belongs to the new identity
+      logger.warn.mockClear();
+      const same = await openStore({ identity: { ...identity, filter: '(objectClass=person)' } });
+      expect(logger.warn).not.toHaveBeenCalled();
+      expect(same.size).toBe(0);
+    });
+
+    it('ignores the order and case of the attribute list', async () => {
+      const store = await openStore();
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+      const again = await openStore({ identity: { ...identity, attributes: ['JPEGPHOTO', 'cn', 'mail'] } });
+      expect(again.size).toBe(1);
+      expect(logger.warn).not.toHaveBeenCalled();
+    });
+
+    it('never stores a password passed along with the identity', async () => {
+      const secret = 'S3cret-Passw0rd-1234';
+      const withPassword = { ...identity, password: secret, bindPassword: secret } as ReplicaIdentity;
+      const store = await openStore({ identity: withPassword });
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+      for (const name of readdirSync(dir)) {
+        expect(readFileSync(join(dir, name)).includes(Buffer.from(secret))).toBe(false);
+      }
+      expect(JSON.stringify([...logger.info.mock.calls, ...logger.warn.mock.calls])).not.toContain(secret);
+    });
+  });
+
+  describe('damaged state', () => {
+    async function seed(): Promise<void> {
+      const store = await LmdbStore.open(dir, { identity, logger: { info: () => {}, warn: () => {} } });
+      await store.commit(
+        batch(
+          [
+            [U1, ann],
+            [U2, bob],
+          ],
+          'c1',
+        ),
+      );
+      await store.close();
+    }
+
+    /** Writes raw bytes into the store's databases, as another tool (or a bug) could. */
+    async function tamper(write: (dbs: { entries: RawDatabase; meta: RawDatabase }) => void): Promise<void> {
+      const root = open({ path: dir, noSubdir: false, maxDbs: 4 });
+      write({
+        entries: root.openDB({ name: 'entries', encoding: 'binary' }),
+        meta: root.openDB({ name: 'meta', encoding: 'binary' }),
+      });
+      await root.close();
+    }
+
+    it('discards undecodable entries with a warning and starts empty', async () => {
+      await seed();
+      await tamper(({ entries }) => entries.putSync(U2, Buffer.from([0xc1, 0xc1, 0xc1])));
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(store.cookie).toBeUndefined();
+      expect(logger.warn).toHaveBeenCalledWith(
+        expect.stringMatching(/cannot be used .*starting from an empty replica/),
+      );
+    });
+
+    it('discards entries that decode to the wrong shape', async () => {
+      await seed();
+      const root = open({ path: dir, noSubdir: false, maxDbs: 4 });
+      root.openDB({ name: 'entries', encoding: 'msgpack' }).putSync(U2, { dn: 'not the stored format' });
+      await root.close();
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/not in the stored entry format/));
+    });
+
+    it('discards a store written in another format version', async () => {
+      await seed();
+      const root = open({ path: dir, noSubdir: false, maxDbs: 4 });
+      root.openDB({ name: 'meta', encoding: 'msgpack' }).putSync('format', 99);
+      await root.close();
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(logger.warn).toHaveBeenCalledWith(
+        expect.stringMatching(/format version 99, this version reads 1/),
+      );
+    });
+
+    it('discards a cookie that is not a string', async () => {
+      await seed();
+      await tamper(({ meta }) => meta.putSync('cookie', Buffer.from([0x93, 0x01, 0x02, 0x03])));
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/cookie is not a string/));
+    });
+
+    it('moves a data file that is not LMDB aside instead of crashing on it', async () => {
+      writeFileSync(join(dir, 'data.mdb'), Buffer.alloc(20_000, 7));
+      expect(checkLmdbFile(join(dir, 'data.mdb'))).toMatch(/not an LMDB file/);
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(existsSync(join(dir, 'data.mdb.corrupt'))).toBe(true);
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/not an LMDB file/));
+      await store.commit(batch([[U1, ann]], 'c1'));
+      expect(store.get(U1)).toEqual(ann);
+    });
+
+    it('moves a truncated data file aside instead of crashing on it', async () => {
+      await seed();
+      rmSync(join(dir, 'lock.mdb'));
+      truncateSync(join(dir, 'data.mdb'), 4096);
+      const store = await openStore();
+      expect(store.size).toBe(0);
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringMatching(/cut short/));
+    });
+
+    it('accepts a sound file', async () => {
+      await seed();
+      expect(checkLmdbFile(join(dir, 'data.mdb'))).toBeUndefined();
+    });
+  });
+});
+
+// --- with replicate -------------------------------------------------------------------------
+
+const add = (entryUUID: string, entry: Entry, cookie?: string): SyncMessage => ({
+  type: 'add',
+  entryUUID,
+  dn: entry.dn,
+  attributes: entry.attributes,
+  ...(cookie !== undefined && { cookie }),
+});
+
+describe('LmdbStore with replicate', () => {
+  it('resumes after a restart: the cookie comes from the store, old entries come from disk', async () => {
+    const first = await openStore();
+    const initial = await lastValueFrom(
+      from<SyncMessage[]>([
+        add(U1, ann),
+        add(U2, bob),
+        add(U3, cat),
+        { type: 'refreshDelete', refreshDone: true, cookie: 'c1' },
+      ]).pipe(replicate({ store: first }), toArray()),
+    );
+    expect(initial.map((c) => c.type)).toEqual(['add', 'add', 'add', 'ready']);
+    await first.close();
+
+    // The process restarts. While it was down, bob got a mail change and cat was deleted.
+    const store = await openStore();
+    expect(store.cookie).toBe('c1');
+    const bobChanged: Entry = { dn: bob.dn, attributes: { cn: ['Bob'], mail: ['robert@example'] } };
+    const connect = vi.fn((cookie: string | undefined) =>
+      from<SyncMessage[]>([
+        { type: 'present', entryUUID: U1, dn: ann.dn, attributes: {} },
+        add(U2, bobChanged),
+        { type: 'refreshPresent', refreshDone: true, cookie: cookie === 'c1' ? 'c2' : 'wrong' },
+      ]),
+    );
+    const changes = await lastValueFrom(replicateFrom(store, connect).pipe(toArray()));
+    expect(connect).toHaveBeenCalledWith('c1');
+    expect(changes).toEqual<Change[]>([
+      {
+        type: 'modify',
+        entryUUID: U2,
+        dn: bob.dn,
+        old: bob,
+        new: bobChanged,
+        diff: { mail: { added: ['robert@example'], removed: ['bob@example'] } },
+      },
+      { type: 'delete', entryUUID: U3, dn: cat.dn, old: cat },
+      { type: 'ready', cookie: 'c2' },
+    ]);
+    await store.close();
+    const after = await openStore();
+    expect(after.cookie).toBe('c2');
+    expect(new Map(after.entries())).toEqual(
+      new Map([
+        [U1, ann],
+        [U2, bobChanged],
+      ]),
+    );
+  });
+
+  it('never stores a cookie ahead of its entries when the process dies before a batch is written', async () => {
+    const store = await openStore();
+    /** Forwards the first `alive` batches, then "crashes": later batches are never written. */
+    const crashing = (inner: LmdbStore, alive: number): ReplicaStore => {
+      let count = 0;
+      return {
+        get cookie() {
+          return inner.cookie;
+        },
+        get size() {
+          return inner.size;
+        },
+        get: (u) => inner.get(u),
+        has: (u) => inner.has(u),
+        entryUUIDs: () => inner.entryUUIDs(),
+        entries: () => inner.entries(),
+        commit: (b) => (++count <= alive ? inner.commit(b) : new Promise<void>(() => {})),
+      };
+    };
+    const uuids = Array.from(
+      { length: 10 },
+      (_, i) => `eeeeeeee-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
+    );
+    const entry = (i: number): Entry => ({ dn: `uid=u${i},dc=example`, attributes: { cn: [`u${i}`] } });
+    const messages: SyncMessage[] = [
+      ...uuids.slice(0, 4).map((u, i) => add(u, entry(i))),
+      { type: 'refreshDelete', refreshDone: true, cookie: 'c1' }, // batch 1: 4 entries + c1
+      ...uuids.slice(4).map((u, i) => add(u, entry(i + 4), `c${i + 2}`)), // persist: one batch each
+    ];
+    const subscription = from(messages)
+      .pipe(replicate({ store: crashing(store, 3) }))
+      .subscribe();
+    subscription.unsubscribe();
+    await store.close();
+
+    const after = await openStore();
+    // Batches 1-3 landed: 4 + 2 entries, and the cookie of the last batch that landed.
+    expect(after.cookie).toBe('c3');
+    expect(after.size).toBe(6);
+    expect([...after.entryUUIDs()].sort()).toEqual(uuids.slice(0, 6));
+  });
+});
+
+// --- a real crash ---------------------------------------------------------------------------
+
+const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+const lmdbStoreModule = fileURLToPath(new URL('../../packages/core/src/stores/lmdb.ts', import.meta.url));
+const BATCH = 2000;
+
+describe.skipIf(!existsSync(tsx))('LmdbStore under SIGKILL', () => {
+  /** A writer process that commits batches b1, b2, … (BATCH entries each, cookie c<k>) until killed. */
+  function writerScript(): string {
+    return `
+      import { LmdbStore } from ${JSON.stringify(lmdbStoreModule)};
+      const store = await LmdbStore.open(process.argv[2], {
+        identity: ${JSON.stringify(identity)},
+        logger: { info() {}, warn() {} },
+      });
+      let k = Number((store.cookie ?? 'c0').slice(1));
+      process.stdout.write('open\\n');
+      for (;;) {
+        k++;
+        const mutations = new Map();
+        for (let i = 0; i < ${BATCH}; i++) {
+          mutations.set('b' + k + '-' + i, { dn: 'cn=' + k + '-' + i, attributes: { cn: [String(i)], description: ['x'.repeat(300)] } });
+        }
+        const done = store.commit({ mutations, cookie: 'c' + k });
+        // Keep up to two batches in flight, so a kill can land in the middle of a transaction.
+        if (k % 2 === 0) await done;
+      }
+    `;
+  }
+
+  async function runAndKill(script: string, afterMs: number): Promise<void> {
+    const child = spawn(tsx, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve());
+      child.on('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
+    });
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  it('leaves exactly the batches up to the stored cookie, whole', async () => {
+    const script = join(dir, '..', `${dir.split('/').pop()}-writer.mts`);
+    writeFileSync(script, writerScript());
+    try {
+      for (const afterMs of [40, 150, 90]) {
+        await runAndKill(script, afterMs);
+        const store = await LmdbStore.open(dir, { identity, logger: { info: () => {}, warn: () => {} } });
+        const k = Number((store.cookie ?? 'c0').slice(1));
+        // Every batch up to the cookie is there, whole, and nothing of a later one.
+        expect(store.size).toBe(k * BATCH);
+        for (let j = 1; j <= k; j++) {
+          expect(store.has(`b${j}-0`) && store.has(`b${j}-${BATCH - 1}`)).toBe(true);
+        }
+        expect(store.has(`b${k + 1}-0`)).toBe(false);
+        await store.close();
+      }
+    } finally {
+      rmSync(script, { force: true });
+    }
+  }, 60_000);
+});
