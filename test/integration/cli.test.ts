@@ -67,8 +67,8 @@ const lines = (out: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('syncrepl-rx tail', () => {
-  test('refreshOnly prints one NDJSON object per message and exits 0', async () => {
-    const r = await run([...common, '--mode', 'refreshOnly', '--format', 'ndjson']);
+  test('--messages: refreshOnly prints one NDJSON object per protocol message and exits 0', async () => {
+    const r = await run([...common, '--messages', '--mode', 'refreshOnly', '--format', 'ndjson']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const msgs = lines(r.stdout);
@@ -80,7 +80,15 @@ describe('syncrepl-rx tail', () => {
   });
 
   test('the filter and attributes are positional, as in ldapsearch; text format is one line each', async () => {
-    const r = await run([...common, '--mode', 'refreshOnly', '(uid=user000004)', 'mail', 'uid']);
+    const r = await run([
+      ...common,
+      '--messages',
+      '--mode',
+      'refreshOnly',
+      '(uid=user000004)',
+      'mail',
+      'uid',
+    ]);
     expect(r.code).toBe(0);
     const out = r.stdout.trim().split('\n');
     expect(out).toHaveLength(2);
@@ -148,11 +156,63 @@ describe('syncrepl-rx tail', () => {
 
   test('Ctrl-C in persist mode stops cleanly with exit 0', async () => {
     const r = await run([...common, '--format', 'ndjson'], {
-      until: (out) => out.includes('"refreshDone":true'),
+      until: (out) => out.includes('"type":"ready"'),
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(lines(r.stdout).some((m) => m.type === 'refreshDelete' || m.type === 'refreshPresent')).toBe(true);
+    expect(lines(r.stdout).at(-1)).toMatchObject({ type: 'ready' });
+  });
+
+  test('typed changes by default: NDJSON with type, entryUUID and dn, ending in ready', async () => {
+    const r = await run([
+      ...common,
+      '--mode',
+      'refreshOnly',
+      '--format',
+      'ndjson',
+      '(|(uid=user000001)(uid=user000002))',
+    ]);
+    expect(r.code).toBe(0);
+    const out = lines(r.stdout);
+    expect(out.map((c) => `${String(c.type)} ${String(c.dn ?? '')}`)).toEqual([
+      `add ${personDn(1)}`,
+      `add ${personDn(2)}`,
+      'ready ',
+    ]);
+    expect(out[0]!.entryUUID).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test('--store: a second run prints exactly the modify, rename, delete and add made meanwhile', async () => {
+    const store = join(s.dir, 'cli-store');
+    const team = `ou=team,${PEOPLE}`;
+    const scoped = [...common.slice(0, -1), team, '--mode', 'refreshOnly', '--store', store];
+    const person = (i: number) =>
+      `dn: uid=t${i},${team}\nobjectClass: inetOrgPerson\nuid: t${i}\ncn: T ${i}\nsn: T\ntitle: Old ${i}`;
+    await s.add(
+      [`dn: ${team}\nobjectClass: organizationalUnit\nou: team`, person(1), person(2), person(3)].join(
+        '\n\n',
+      ),
+    );
+    const first = await run([...scoped, '--format', 'ndjson']);
+    expect(first.code).toBe(0);
+    expect(lines(first.stdout).filter((c) => c.type === 'add')).toHaveLength(4);
+
+    await s.modify(ldifModify(`uid=t1,${team}`, [{ op: 'replace', attribute: 'title', values: ['New 1'] }]));
+    await s.modify(`dn: uid=t2,${team}\nchangetype: modrdn\nnewrdn: uid=t2b\ndeleteoldrdn: 1`);
+    await s.delete(`uid=t3,${team}`);
+    await s.add(`dn: uid=t4,${team}\nobjectClass: inetOrgPerson\nuid: t4\ncn: T 4\nsn: T`);
+
+    const second = await run(scoped);
+    expect(second.code).toBe(0);
+    const text = second.stdout;
+    expect(text).toContain(`modify   uid=t1,${team}`);
+    expect(text).toContain('    - title: Old 1\n    + title: New 1\n');
+    expect(text).toContain(`rename   uid=t2,${team} -> uid=t2b,${team}`);
+    expect(text).toContain('    - uid: t2\n    + uid: t2b\n');
+    expect(text).toContain(`delete   uid=t3,${team}`);
+    expect(text).toContain(`add      uid=t4,${team}`);
+    expect(text.match(/^(add|modify|rename|delete) /gm)).toHaveLength(4);
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/^ready/);
   });
 
   test('a refused bind exits 1 with a clear message and no password', async () => {
@@ -184,6 +244,7 @@ describe('syncrepl-rx tail', () => {
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--mode', 'sometimes']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '-s', 'deep']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--format', 'xml']],
+    [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--store', '/tmp/x', '--cookie-file', '/tmp/y']],
   ])('bad usage %j prints usage and exits 2', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(2);

@@ -1,9 +1,11 @@
 /**
- * Output formats of `syncrepl-rx tail`.
+ * Output formats of `syncrepl-rx tail`, for typed changes (the default) and for raw protocol
+ * messages (`--messages`).
  * - ndjson: one JSON object per line, `type` first; binary values as `{ "base64": "..." }`.
- * - text: one readable line per message.
+ * - text: readable; a change's attribute values as `+`/`-` lines under it.
  */
 import type { AttributeValue, Attributes, SyncMessage } from '../sync/messages.js';
+import type { AttributeDiff, Change } from '../replica/changes.js';
 
 export type OutputFormat = 'text' | 'ndjson';
 
@@ -51,5 +53,80 @@ export function formatMessage(message: SyncMessage, format: OutputFormat): strin
       return `done${message.refreshDeletes ? ' (refreshDeletes)' : ''}\n`;
     case 'reset':
       return `reset    (${message.reason}: full reload follows)\n`;
+  }
+}
+
+function jsonDiff(diff: AttributeDiff): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, d] of Object.entries(diff)) {
+    out[name] = {
+      added: d.added.map(jsonValue),
+      removed: d.removed.map(jsonValue),
+      ...(d.appeared ? { appeared: true } : {}),
+      ...(d.vanished ? { vanished: true } : {}),
+    };
+  }
+  return out;
+}
+
+/** The NDJSON object of a change: type, entryUUID, dn (oldDn/newDn for a rename), diff. */
+export function changeToJson(change: Change): Record<string, unknown> {
+  switch (change.type) {
+    case 'add':
+      return {
+        type: 'add',
+        entryUUID: change.entryUUID,
+        dn: change.dn,
+        attributes: jsonAttributes(change.entry.attributes),
+      };
+    case 'modify':
+      return { type: 'modify', entryUUID: change.entryUUID, dn: change.dn, diff: jsonDiff(change.diff) };
+    case 'rename':
+      return {
+        type: 'rename',
+        entryUUID: change.entryUUID,
+        oldDn: change.oldDn,
+        newDn: change.newDn,
+        diff: jsonDiff(change.diff),
+      };
+    case 'delete':
+      return { type: 'delete', entryUUID: change.entryUUID, dn: change.dn };
+    case 'ready':
+      return { type: 'ready', ...(change.cookie === undefined ? {} : { cookie: change.cookie }) };
+    case 'reset':
+      return { type: 'reset', reason: change.reason };
+  }
+}
+
+function valueLines(sign: '+' | '-', name: string, values: readonly AttributeValue[]): string {
+  return values.map((v) => `    ${sign} ${name}: ${textValue(v)}\n`).join('');
+}
+
+function diffLines(diff: AttributeDiff): string {
+  let out = '';
+  for (const [name, d] of Object.entries(diff))
+    out += valueLines('-', name, d.removed) + valueLines('+', name, d.added);
+  return out;
+}
+
+export function formatChange(change: Change, format: OutputFormat): string {
+  if (format === 'ndjson') return `${JSON.stringify(changeToJson(change))}\n`;
+  switch (change.type) {
+    case 'add': {
+      let out = `add      ${change.dn}  {${change.entryUUID}}\n`;
+      for (const [name, values] of Object.entries(change.entry.attributes))
+        out += valueLines('+', name, values);
+      return out;
+    }
+    case 'modify':
+      return `modify   ${change.dn}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
+    case 'rename':
+      return `rename   ${change.oldDn} -> ${change.newDn}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
+    case 'delete':
+      return `delete   ${change.dn}  {${change.entryUUID}}\n`;
+    case 'ready':
+      return `ready    (the replica equals the directory; live changes follow)\n`;
+    case 'reset':
+      return `reset    (${change.reason}: full reload follows)\n`;
   }
 }

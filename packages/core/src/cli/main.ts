@@ -9,11 +9,15 @@ import { syncrepl, type SyncreplOptions } from '../sync/syncrepl.js';
 import { fileCookieStore } from '../sync/cookie-store.js';
 import { SyncreplError } from '../errors.js';
 import type { Scope } from '../protocol/pdu.js';
-import { formatMessage, type OutputFormat } from './format.js';
+import { formatChange, formatMessage, type OutputFormat } from './format.js';
+import { replicate, replicateFrom } from '../replica/replicate.js';
+import { LmdbStore } from '../stores/lmdb.js';
 
 const USAGE = `Usage: syncrepl-rx tail -H URI -b BASE [options] [FILTER [ATTRIBUTE...]]
 
-Follows an LDAP Content Synchronization (RFC 4533) search and prints one line per message.
+Follows an LDAP Content Synchronization (RFC 4533) search and prints what changes: add, modify,
+rename and delete (with +/- lines per attribute value), ready and reset. With --messages it prints
+the protocol messages instead, one line each.
 
   -H URI          ldap://host:port or ldaps://host:port
   -D DN           bind DN (simple bind); omit for anonymous
@@ -25,7 +29,10 @@ Follows an LDAP Content Synchronization (RFC 4533) search and prints one line pe
   -x              simple authentication (the default; accepted for ldapsearch habits)
   --ca FILE       CA certificate(s) to trust for ldaps:// and StartTLS
   --mode MODE     refreshOnly or refreshAndPersist (default refreshAndPersist)
-  --cookie-file F resume from the cookie in F and keep it up to date there
+  --store DIR     keep the replica in DIR (LMDB): repeated runs resume and report only what
+                  changed meanwhile, with the old values
+  --cookie-file F resume from the cookie in F and keep it up to date there (without --store)
+  --messages      print protocol messages (present/add/modify/delete, Sync Info, done)
   --format FMT    text or ndjson (default text)
   --binary ATTR   always print ATTR's values as base64 (repeatable)
   --reconnect     reconnect with backoff when the connection is lost
@@ -36,7 +43,14 @@ Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancell
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { options: SyncreplOptions; format: OutputFormat } {
+interface Parsed {
+  options: SyncreplOptions;
+  format: OutputFormat;
+  storeDir: string | undefined;
+  messages: boolean;
+}
+
+function parse(argv: string[]): Parsed {
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
@@ -62,6 +76,8 @@ function parse(argv: string[]): { options: SyncreplOptions; format: OutputFormat
         ca: { type: 'string' },
         mode: { type: 'string' },
         'cookie-file': { type: 'string' },
+        store: { type: 'string' },
+        messages: { type: 'boolean' },
         format: { type: 'string' },
         binary: { type: 'string', multiple: true },
         reconnect: { type: 'boolean' },
@@ -87,6 +103,10 @@ function parse(argv: string[]): { options: SyncreplOptions; format: OutputFormat
   const format = (v.format ?? 'text') as OutputFormat;
   if (format !== 'text' && format !== 'ndjson') throw new UsageError('--format must be text or ndjson');
   if (v.w !== undefined && v.y !== undefined) throw new UsageError('use either -w or -y, not both');
+  if (v.store !== undefined && v['cookie-file'] !== undefined) {
+    throw new UsageError('--store keeps the cookie with the replica: drop --cookie-file');
+  }
+  if (v.store !== undefined && v.messages) throw new UsageError('--store works on changes: drop --messages');
   let password = v.w;
   if (v.y !== undefined) {
     try {
@@ -113,11 +133,11 @@ function parse(argv: string[]): { options: SyncreplOptions; format: OutputFormat
     cookieStore: v['cookie-file'] ? fileCookieStore(v['cookie-file']) : undefined,
     tls: v.ca ? { ca: readFileSync(v.ca) } : undefined,
   };
-  return { options, format };
+  return { options, format, storeDir: v.store, messages: v.messages ?? false };
 }
 
-function main(): void {
-  let parsed: ReturnType<typeof parse>;
+async function main(): Promise<void> {
+  let parsed: Parsed;
   try {
     parsed = parse(process.argv.slice(2));
   } catch (err) {
@@ -127,7 +147,7 @@ function main(): void {
     }
     throw err;
   }
-  const { options, format } = parsed;
+  const { options, format, storeDir, messages } = parsed;
   const stop = new AbortController();
   const progress = process.stderr.isTTY ? new Progress() : undefined;
   let interrupted = 0;
@@ -137,24 +157,51 @@ function main(): void {
     stop.abort();
   });
   process.on('SIGTERM', () => stop.abort());
+  const say = (line: string) => process.stderr.write(`syncrepl-rx: ${line}\n`);
+  const store = storeDir
+    ? await LmdbStore.open(storeDir, {
+        identity: {
+          url: options.url,
+          bindDN: options.bindDN,
+          base: options.base,
+          scope: options.scope,
+          filter: options.filter,
+          attributes: options.attributes,
+        },
+        logger: { info: say, warn: say },
+      })
+    : undefined;
+  const connect = (cookie?: string) =>
+    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal });
   const out = process.stdout;
-  const subscription = syncrepl({ ...options, stop: stop.signal }).subscribe({
-    next(message) {
-      progress?.count(message);
-      out.write(formatMessage(message, format));
-    },
-    error(err: unknown) {
-      progress?.clear();
-      const text = err instanceof SyncreplError ? err.message : String(err);
-      process.stderr.write(`syncrepl-rx: ${text}\n`);
-      process.exitCode = 1;
-    },
-    complete() {
-      progress?.clear();
-      process.exitCode = 0;
+  const done = async (code: number, error?: unknown) => {
+    progress?.clear();
+    if (error !== undefined) say(error instanceof SyncreplError ? error.message : String(error));
+    await store?.close();
+    process.exitCode = code;
+  };
+  const observer = {
+    error: (err: unknown) => void done(1, err),
+    complete: () => void done(0),
+  };
+  if (messages) {
+    connect().subscribe({
+      ...observer,
+      next(message) {
+        progress?.count(message.type, 'refreshDone' in message && message.refreshDone === true);
+        out.write(formatMessage(message, format));
+      },
+    });
+    return;
+  }
+  const changes$ = store ? replicateFrom(store, (cookie) => connect(cookie)) : connect().pipe(replicate());
+  changes$.subscribe({
+    ...observer,
+    next(change) {
+      progress?.count(change.type, change.type === 'ready');
+      out.write(formatChange(change, format));
     },
   });
-  void subscription;
 }
 
 /** A progress line on stderr while a long refresh runs (only when stderr is a terminal). */
@@ -163,9 +210,9 @@ class Progress {
   private readonly started = Date.now();
   private timer: NodeJS.Timeout | undefined = setInterval(() => this.draw(), 250);
 
-  count(message: { type: string; refreshDone?: boolean }): void {
-    if (message.type === 'present' || message.type === 'add' || message.type === 'modify') this.entries++;
-    if (message.type === 'done' || message.refreshDone === true) this.clear();
+  count(type: string, refreshDone: boolean): void {
+    if (type === 'present' || type === 'add' || type === 'modify') this.entries++;
+    if (type === 'done' || refreshDone) this.clear();
   }
 
   private draw(): void {
@@ -182,4 +229,4 @@ class Progress {
   }
 }
 
-main();
+void main();
