@@ -107,7 +107,7 @@ describe('foldRenames', () => {
 
   it('completes empty for an empty source', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('|');
+      const source = cold<Change>('|');
       expectObservable(source.pipe(foldRenames())).toBe('|');
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });

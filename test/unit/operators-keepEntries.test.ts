@@ -116,7 +116,7 @@ describe('keepEntries', () => {
 
   it('completes empty for an empty source', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('|');
+      const source = cold<Change>('|');
       expectObservable(source.pipe(keepEntries(inPeople))).toBe('|');
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });

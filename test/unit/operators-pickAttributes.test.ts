@@ -103,7 +103,7 @@ describe('pickAttributes', () => {
 
   it('completes empty for an empty source', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('|');
+      const source = cold<Change>('|');
       expectObservable(source.pipe(pickAttributes('cn'))).toBe('|');
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });

@@ -56,7 +56,7 @@ describe('unfoldRenames', () => {
 
   it('completes empty for an empty source', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('|');
+      const source = cold<Change>('|');
       expectObservable(source.pipe(unfoldRenames())).toBe('|');
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });

@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
 import type { Attributes, SyncMessage } from '../../packages/core/src/sync/messages.js';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
-import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
+import { cookieMoved, replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
 import type { ReplicaBatch, ReplicaStore } from '../../packages/core/src/stores/store.js';
 
@@ -70,9 +70,11 @@ const idSet = (refreshDeletes: boolean, entryUUIDs: string[], cookie?: string): 
 /** Runs `messages` through replicate() synchronously and returns what it emitted. */
 function run(messages: SyncMessage[], store: ReplicaStore = new MemoryStore()): Change[] {
   const out: Change[] = [];
+  let failure: unknown;
   from(messages)
     .pipe(replicate({ store }))
-    .subscribe({ next: (c) => out.push(c), error: (e: unknown) => out.push({ type: 'error', e } as never) });
+    .subscribe({ next: (c) => out.push(c), error: (e: unknown) => (failure = e) });
+  if (failure !== undefined) throw failure;
   return out;
 }
 
@@ -279,6 +281,21 @@ describe('replicate: present phase sweep (RFC 4533 §3.3.2)', () => {
     expect(store.size).toBe(3);
   });
 
+  it('compares OpenLDAP cookies by CSN: the same position spelled differently is no move', () => {
+    const csn = '20260101120000.000000Z#000000#000#000000';
+    const later = '20260101120500.000000Z#000000#000#000000';
+    const store = new MemoryStore({ entries: [[ANN, person('ann')]], cookie: `rid=001,csn=${csn}` });
+    // The protocol layer merges cookies, so the unchanged position may come back with a sid.
+    expect(summary(run([refreshPresent(true, `rid=001,sid=001,csn=${csn}`)], store))).toEqual([
+      `ready rid=001,sid=001,csn=${csn}`,
+    ]);
+    expect(store.size).toBe(1);
+    expect(summary(run([refreshPresent(true, `rid=001,sid=001,csn=${later}`)], store))).toEqual([
+      'delete aaa',
+      `ready rid=001,sid=001,csn=${later}`,
+    ]);
+  });
+
   it('empties the replica when a resume presents nothing and the cookie moved (the directory was emptied)', () => {
     expect(summary(run([refreshPresent(true, 'c2')], resumedStore()))).toEqual([
       'delete aaa',
@@ -429,8 +446,9 @@ describe('replicate: batching', () => {
     const store = new RecordingStore({ entries: [[ANN, person('ann')]], cookie: 'c0' });
     const uuids = Array.from({ length: 7 }, (_, i) => `eeeeeeee-0000-4000-8000-00000000000${i}`);
     const messages: SyncMessage[] = [
-      ...uuids.map((u, i) => add(u, person(`u${i}`))),
+      ...uuids.slice(0, 2).map((u, i) => add(u, person(`u${i}`))),
       idSet(false, [ANN], 'c-mid'), // a mid-phase cookie: not safe to store yet
+      ...uuids.slice(2).map((u, i) => add(u, person(`u${i + 2}`))),
       refreshPresent(true, 'c1'),
     ];
     from(messages)
@@ -563,7 +581,7 @@ describe('replicate: operator contract', () => {
 
   it('completes empty for an empty source', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('|');
+      const source = cold<SyncMessage>('|');
       expectObservable(source.pipe(replicate())).toBe('|');
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });
@@ -623,6 +641,32 @@ describe('replicate: operator contract', () => {
     messages.next(present(ANN, 'x'));
     messages.next(refreshPresent(true, 'c2'));
     expect(summary(out)).toEqual(['delete bbb', 'delete ccc', 'ready c2']);
+  });
+});
+
+describe('cookieMoved', () => {
+  const at = (time: string, sid = '000'): string => `${time}.000000Z#000000#${sid}#000000`;
+  it('is false for no new cookie or the same one', () => {
+    expect(cookieMoved('a', undefined)).toBe(false);
+    expect(cookieMoved('a', 'a')).toBe(false);
+    expect(cookieMoved(undefined, undefined)).toBe(false);
+  });
+  it('is true from no cookie, and for different opaque cookies', () => {
+    expect(cookieMoved(undefined, 'a')).toBe(true);
+    expect(cookieMoved('a', 'b')).toBe(true);
+  });
+  it('compares OpenLDAP cookies by CSN per serverID, and delcsn', () => {
+    const start = `rid=001,csn=${at('20260101000000')};${at('20260101000000', '002')}`;
+    expect(
+      cookieMoved(start, `rid=001,sid=003,csn=${at('20260101000000')};${at('20260101000000', '002')}`),
+    ).toBe(false);
+    expect(cookieMoved(start, `rid=001,csn=${at('20260101000000')};${at('20260102000000', '002')}`)).toBe(
+      true,
+    );
+    expect(cookieMoved(start, `rid=001,csn=${at('20260101000000')};${at('20260101000000', '004')}`)).toBe(
+      true,
+    );
+    expect(cookieMoved(start, `${start},delcsn=${at('20260101000000')}`)).toBe(true);
   });
 });
 

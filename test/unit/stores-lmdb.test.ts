@@ -17,6 +17,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
 import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { LmdbStore, checkLmdbFile } from '../../packages/core/src/stores/lmdb.js';
+import { ReplicaStoreBusyError } from '../../packages/core/src/stores/store.js';
 import type { ReplicaBatch, ReplicaIdentity, ReplicaStore } from '../../packages/core/src/stores/store.js';
 import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
 
@@ -198,6 +199,25 @@ describe('LmdbStore', () => {
         expect(readFileSync(join(dir, name)).includes(Buffer.from(secret))).toBe(false);
       }
       expect(JSON.stringify([...logger.info.mock.calls, ...logger.warn.mock.calls])).not.toContain(secret);
+    });
+  });
+
+  describe('one writer', () => {
+    it('refuses a second open of the same directory in this process', async () => {
+      await openStore();
+      await expect(LmdbStore.open(dir, { identity, logger })).rejects.toThrow(ReplicaStoreBusyError);
+    });
+
+    it('refuses a directory another live process holds, and takes over after a crash', async () => {
+      writeFileSync(join(dir, 'replica.lock'), String(process.ppid));
+      await expect(LmdbStore.open(dir, { identity, logger })).rejects.toThrow(
+        /in use|already open by process/,
+      );
+      writeFileSync(join(dir, 'replica.lock'), '999999999');
+      const store = await openStore();
+      expect(readFileSync(join(dir, 'replica.lock'), 'utf8')).toBe(String(process.pid));
+      await store.close();
+      expect(existsSync(join(dir, 'replica.lock'))).toBe(false);
     });
   });
 
@@ -399,66 +419,87 @@ describe('LmdbStore with replicate', () => {
 
 // --- a real crash ---------------------------------------------------------------------------
 
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const lmdbStoreModule = fileURLToPath(new URL('../../packages/core/src/stores/lmdb.ts', import.meta.url));
+const hasTsx = ((): boolean => {
+  try {
+    createRequire(join(repoRoot, 'package.json')).resolve('tsx');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const BATCH = 2000;
 
-describe.skipIf(!existsSync(tsx))('LmdbStore under SIGKILL', () => {
-  /** A writer process that commits batches b1, b2, … (BATCH entries each, cookie c<k>) until killed. */
-  function writerScript(): string {
-    return `
-      import { LmdbStore } from ${JSON.stringify(lmdbStoreModule)};
-      const store = await LmdbStore.open(process.argv[2], {
-        identity: ${JSON.stringify(identity)},
-        logger: { info() {}, warn() {} },
-      });
-      let k = Number((store.cookie ?? 'c0').slice(1));
-      process.stdout.write('open\\n');
-      for (;;) {
-        k++;
-        const mutations = new Map();
-        for (let i = 0; i < ${BATCH}; i++) {
-          mutations.set('b' + k + '-' + i, { dn: 'cn=' + k + '-' + i, attributes: { cn: [String(i)], description: ['x'.repeat(300)] } });
-        }
-        const done = store.commit({ mutations, cookie: 'c' + k });
-        // Keep up to two batches in flight, so a kill can land in the middle of a transaction.
-        if (k % 2 === 0) await done;
+describe.skipIf(!hasTsx)('LmdbStore under SIGKILL', () => {
+  /**
+   * A writer process that commits batches b<k> of BATCH entries with cookie c<k>, k = 1, 2, …,
+   * keeping two in flight, until it is killed (or gives up after 300 batches, so that a writer
+   * the test failed to kill cannot fill the disk).
+   */
+  const writerScript = `
+    import { LmdbStore } from ${JSON.stringify(lmdbStoreModule)};
+    const store = await LmdbStore.open(process.argv[2], {
+      identity: ${JSON.stringify(identity)},
+      logger: { info() {}, warn() {} },
+    });
+    let k = Number((store.cookie ?? 'c0').slice(1));
+    process.stdout.write('open\\n');
+    for (let n = 0; n < 300; n++) {
+      k++;
+      const mutations = new Map();
+      for (let i = 0; i < ${BATCH}; i++) {
+        mutations.set('b' + k + '-' + i, { dn: 'cn=' + k + '-' + i, attributes: { cn: [String(i)], description: ['x'.repeat(300)] } });
       }
-    `;
-  }
+      const done = store.commit({ mutations, cookie: 'c' + k });
+      if (k % 2 === 0) await done;
+    }
+    process.exit(3);
+  `;
 
   async function runAndKill(script: string, afterMs: number): Promise<void> {
-    const child = spawn(tsx, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve());
-      child.on('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
+    // node itself runs the script (tsx as a loader), so the pid we kill is the writer's.
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await new Promise((resolve) => setTimeout(resolve, afterMs));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const opened = new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve()),
+      );
+      const early = exited.then((code) => {
+        throw new Error(`writer exited early (${code}): ${stderr}`);
+      });
+      early.catch(() => {});
+      await Promise.race([opened, early]);
+      await new Promise((resolve) => setTimeout(resolve, afterMs));
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 
   it('leaves exactly the batches up to the stored cookie, whole', async () => {
-    const script = join(dir, '..', `${dir.split('/').pop()}-writer.mts`);
-    writeFileSync(script, writerScript());
-    try {
-      for (const afterMs of [40, 150, 90]) {
-        await runAndKill(script, afterMs);
-        const store = await LmdbStore.open(dir, { identity, logger: { info: () => {}, warn: () => {} } });
-        const k = Number((store.cookie ?? 'c0').slice(1));
-        // Every batch up to the cookie is there, whole, and nothing of a later one.
-        expect(store.size).toBe(k * BATCH);
-        for (let j = 1; j <= k; j++) {
-          expect(store.has(`b${j}-0`) && store.has(`b${j}-${BATCH - 1}`)).toBe(true);
-        }
-        expect(store.has(`b${k + 1}-0`)).toBe(false);
-        await store.close();
+    const script = join(dir, 'writer.mts');
+    writeFileSync(script, writerScript);
+    let previous = 0;
+    for (const afterMs of [40, 150, 90]) {
+      await runAndKill(script, afterMs);
+      const store = await LmdbStore.open(dir, { identity, logger: { info: () => {}, warn: () => {} } });
+      const k = Number((store.cookie ?? 'c0').slice(1));
+      // Every batch up to the cookie is there, whole, and nothing of a later one.
+      expect(store.size).toBe(k * BATCH);
+      for (let j = 1; j <= k; j++) {
+        expect(store.has(`b${j}-0`) && store.has(`b${j}-${BATCH - 1}`)).toBe(true);
       }
-    } finally {
-      rmSync(script, { force: true });
+      expect(store.has(`b${k + 1}-0`)).toBe(false);
+      expect(k).toBeGreaterThanOrEqual(previous);
+      previous = k;
+      await store.close();
     }
+    expect(previous).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../packages/core/src/replica/changes.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
-import { decodeEntry, encodeEntry, CorruptReplicaError } from '../../packages/core/src/stores/codec.js';
+import { CorruptReplicaError, EntryCodec } from '../../packages/core/src/stores/codec.js';
 
 const U1 = 'aaaaaaaa-0000-4000-8000-000000000001';
 const U2 = 'bbbbbbbb-0000-4000-8000-000000000002';
@@ -65,26 +65,39 @@ describe('MemoryStore', () => {
   });
 });
 
-describe('stored entry codec', () => {
-  it('round-trips, and refuses what it did not write', () => {
-    expect(decodeEntry(encodeEntry(ann), U1)).toEqual(ann);
-    expect(() => decodeEntry('not json', U1)).toThrow(CorruptReplicaError);
-    expect(() => decodeEntry('{"dn":"x"}', U1)).toThrow(CorruptReplicaError);
-    expect(() => decodeEntry('["x","cn",[1]]', U1)).toThrow(CorruptReplicaError);
+describe('EntryCodec (the in-memory form)', () => {
+  it('round-trips single values, several values, bytes, and empty attributes', () => {
+    const codec = new EntryCodec();
+    const odd: Entry = {
+      dn: 'cn=odd',
+      attributes: { empty: [], one: ['x'], bytes: [photo, 'text'], ['__proto__']: ['p'] },
+    };
+    expect(codec.decode(codec.encode(ann), U1)).toEqual(ann);
+    const back = codec.decode(codec.encode(odd), U2);
+    expect(back).toEqual(odd);
+    expect(Object.getOwnPropertyDescriptor(back.attributes, '__proto__')?.value).toEqual(['p']);
   });
 
-  it('is compact: about the size of the values plus the names', () => {
-    const entry: Entry = {
-      dn: 'uid=user1,ou=people,dc=example,dc=com',
-      attributes: {
-        objectClass: ['inetOrgPerson'],
-        uid: ['user1'],
-        cn: ['User One'],
-        mail: ['user1@example.com'],
-      },
-    };
-    const payload =
-      entry.dn.length + 'objectClassinetOrgPersonuiduser1cnUser Onemailuser1@example.com'.length;
-    expect(encodeEntry(entry).length).toBeLessThan(payload + 40);
+  it('refuses what it did not write', () => {
+    const codec = new EntryCodec();
+    codec.encode(bob);
+    expect(() => codec.decode('not json', U1)).toThrow(CorruptReplicaError);
+    expect(() => codec.decode('{"dn":"x"}', U1)).toThrow(CorruptReplicaError);
+    expect(() => codec.decode('[7,"x","a"]', U1)).toThrow(CorruptReplicaError); // unknown shape
+    expect(() => codec.decode('[0,"x",1]', U1)).toThrow(CorruptReplicaError); // not a value
+    expect(() => codec.decode('[0,"x"]', U1)).toThrow(CorruptReplicaError); // missing slot
+  });
+
+  it('stores attribute names once per shape, not once per entry', () => {
+    const codec = new EntryCodec();
+    const entry = (i: number): Entry => ({
+      dn: `uid=user${i},ou=people,dc=example,dc=com`,
+      attributes: { objectClass: ['inetOrgPerson'], uid: [`user${i}`], telephoneNumber: [`+1 555 ${i}`] },
+    });
+    codec.encode(entry(0));
+    const text = codec.encode(entry(1));
+    expect(text).not.toContain('telephoneNumber');
+    const payload = entry(1).dn.length + 'inetOrgPersonuser1+1 555 1'.length;
+    expect(text.length).toBeLessThan(payload + 20);
   });
 });

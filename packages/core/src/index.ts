@@ -42,7 +42,7 @@ export type { SyncreplErrorCode } from './errors.js';
 // The change model (replica), its operators, and the stores.
 export { replicate, replicateFrom } from './replica/replicate.js';
 export type { ReplicateOptions } from './replica/replicate.js';
-export { diffAttributes } from './replica/diff.js';
+export { diffAttributes, isEmptyDiff } from './replica/diff.js';
 export type {
   Entry,
   AttributeChange,
@@ -67,5 +67,7 @@ export type { MemoryStoreInit } from './stores/memory.js';
 export { LmdbStore, LMDB_STORE_FORMAT } from './stores/lmdb.js';
 export type { LmdbStoreOptions } from './stores/lmdb.js';
 export type { ReplicaStore, ReplicaBatch, ReplicaIdentity, ReplicaLogger } from './stores/store.js';
+export { ReplicaStoreBusyError } from './stores/store.js';
+export { CorruptReplicaError } from './stores/codec.js';
 export { parseDN, escapeDNValue } from './dn.js';
 export type { RDN, AttributeTypeAndValue } from './dn.js';

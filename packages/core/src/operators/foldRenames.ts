@@ -112,7 +112,15 @@ function fold(deleted: DeleteChange, added: AddChange): Change | undefined {
   const diff = diffAttributes(deleted.old.attributes, added.entry.attributes);
   const { entryUUID } = added;
   if (deleted.dn !== added.dn) {
-    return { type: 'rename', entryUUID, oldDn: deleted.dn, newDn: added.dn, old: deleted.old, new: added.entry, diff };
+    return {
+      type: 'rename',
+      entryUUID,
+      oldDn: deleted.dn,
+      newDn: added.dn,
+      old: deleted.old,
+      new: added.entry,
+      diff,
+    };
   }
   if (isEmptyDiff(diff)) return undefined;
   return { type: 'modify', entryUUID, dn: added.dn, old: deleted.old, new: added.entry, diff };

@@ -3,6 +3,7 @@ import type { Attributes } from '../sync/messages.js';
 import type { AttributeDiff, Change, Entry } from '../replica/changes.js';
 import { isEmptyDiff } from '../replica/diff.js';
 import { mapChanges } from './mapChanges.js';
+import { setOwn } from '../replica/records.js';
 
 /**
  * Projects every entry onto the given attributes (names compared case-insensitively), in
@@ -35,7 +36,12 @@ export function pickAttributes(...names: string[]): MonoTypeOperatorFunction<Cha
         return { ...change, old: project(change.old), new: project(change.new), diff };
       }
       case 'rename':
-        return { ...change, old: project(change.old), new: project(change.new), diff: pick(change.diff, keep) };
+        return {
+          ...change,
+          old: project(change.old),
+          new: project(change.new),
+          diff: pick(change.diff, keep),
+        };
       default:
         return change;
     }
@@ -45,7 +51,7 @@ export function pickAttributes(...names: string[]): MonoTypeOperatorFunction<Cha
 function pick<T extends Attributes | AttributeDiff>(record: T, keep: (name: string) => boolean): T {
   const picked = {} as T;
   for (const name of Object.keys(record)) {
-    if (keep(name)) Object.defineProperty(picked, name, { value: record[name], enumerable: true, writable: true, configurable: true });
+    if (keep(name)) setOwn(picked, name, record[name]);
   }
   return picked;
 }

@@ -13,6 +13,7 @@
  */
 import type { AttributeValue, Attributes } from '../sync/messages.js';
 import type { AttributeChange, AttributeDiff } from './changes.js';
+import { setOwn } from './records.js';
 
 /**
  * Compares two attribute sets and returns, per changed attribute, the values added and removed,
@@ -36,7 +37,8 @@ export function diffAttributes(oldAttributes: Attributes, newAttributes: Attribu
   for (const [lower, now] of after) {
     const was = before.get(lower);
     const change = diffValues(was?.values ?? [], now.values);
-    if (change !== undefined) setOwn(diff, now.values.length > 0 || was === undefined ? now.name : was.name, change);
+    if (change !== undefined)
+      setOwn(diff, now.values.length > 0 || was === undefined ? now.name : was.name, change);
   }
   for (const [lower, was] of before) {
     if (after.has(lower)) continue;
@@ -125,9 +127,4 @@ function onlyIn(values: AttributeValue[], exclude: ReadonlySet<string>): Attribu
 function sameValue(a: AttributeValue, b: AttributeValue): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return valueKey(a) === valueKey(b);
-}
-
-/** Sets an own property, even for a name such as `__proto__` that an assignment would not create. */
-function setOwn(target: AttributeDiff, name: string, change: AttributeChange): void {
-  Object.defineProperty(target, name, { value: change, enumerable: true, writable: true, configurable: true });
 }

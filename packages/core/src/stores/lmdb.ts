@@ -3,13 +3,15 @@
  *
  * Layout of the environment directory:
  *
+ *   replica.lock             the pid of the process that has the store open (one writer only)
  *   data.mdb, lock.mdb       one LMDB environment
  *     ├─ db "entries"        entryUUID → [dn, name1, values1, …]   (msgpack; bytes stay bytes)
  *     └─ db "meta"           "format" → 1, "identity" → ReplicaIdentity, "cookie" → string
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
  * batch's entries and its cookie become durable together or not at all (DESIGN.md invariant 2).
- * test/unit/stores-lmdb.test.ts kills a writer process in the middle of a transaction to show it.
+ * test/unit/stores-lmdb.test.ts SIGKILLs a writer process while transactions are in flight, and
+ * finds every batch up to the stored cookie whole and nothing of a later one.
  *
  * Entries are not cached in memory: a `get` is a memory-mapped B-tree lookup plus a msgpack
  * decode (about a microsecond), so a 100k-entry replica costs the process almost nothing. Writes
@@ -22,17 +24,37 @@
  *   transaction starts, and the callback itself only does puts that cannot throw.
  * - LMDB has no checksums. The header check below catches a file that is not LMDB or that was
  *   cut short (opening those makes the native code crash the process, which no JS can catch);
- *   damage deeper inside the B-tree surfaces as an error on read, which is handled like
- *   undecodable values: the state is discarded.
+ *   damage deeper inside the B-tree surfaces as an error on read, and `open` reads every entry
+ *   once, so it is handled like undecodable values: the state is discarded.
+ * - One process, one open store per directory (`replica.lock`, see ReplicaStoreBusyError). A
+ *   lock left by a crashed process is taken over; pid reuse could fool that check.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Entry } from '../replica/changes.js';
 import { CorruptReplicaError, fromStored, toStored } from './codec.js';
 import type { StoredEntry } from './codec.js';
-import { canonicalIdentity, defaultReplicaLogger, describeIdentity, sameIdentity } from './store.js';
+import {
+  ReplicaStoreBusyError,
+  canonicalIdentity,
+  defaultReplicaLogger,
+  describeIdentity,
+  sameIdentity,
+} from './store.js';
 import type { ReplicaBatch, ReplicaIdentity, ReplicaLogger, ReplicaStore } from './store.js';
 
 /** The version of the layout above. A store written with another version is discarded, not guessed at. */
@@ -79,12 +101,14 @@ export class LmdbStore implements ReplicaStore {
   #writing: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
   #closed = false;
+  #lock: Lock;
 
-  private constructor(path: string, env: Environment, cookie: string | undefined, size: number) {
+  private constructor(path: string, env: Environment, cookie: string | undefined, size: number, lock: Lock) {
     this.path = path;
     this.#env = env;
     this.#cookie = cookie;
     this.#size = size;
+    this.#lock = lock;
   }
 
   /**
@@ -96,7 +120,21 @@ export class LmdbStore implements ReplicaStore {
     const logger = options.logger ?? defaultReplicaLogger;
     const identity = canonicalIdentity(options.identity);
     mkdirSync(path, { recursive: true });
+    const lock = acquireLock(path);
+    try {
+      return await LmdbStore.#open(path, identity, logger, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
 
+  static async #open(
+    path: string,
+    identity: Required<ReplicaIdentity>,
+    logger: ReplicaLogger,
+    lock: Lock,
+  ): Promise<LmdbStore> {
     const damage = checkLmdbFile(join(path, 'data.mdb'));
     if (damage !== undefined) {
       logger.warn(`${discarding(path, damage)}`);
@@ -105,15 +143,19 @@ export class LmdbStore implements ReplicaStore {
 
     let env = openEnvironment(path);
     let loaded: { cookie: string | undefined; size: number } | undefined;
+    // One read transaction for all of it: cookie and entries from the same snapshot.
+    const snapshot = env.root.useReadTransaction();
     try {
-      const problem = inspect(env, identity, path);
+      const problem = inspect(env, snapshot, identity, path);
       if (problem === undefined) {
-        loaded = load(env);
+        loaded = load(env, snapshot);
       } else {
         (problem.level === 'info' ? logger.info : logger.warn).call(logger, problem.message);
       }
     } catch (error) {
       logger.warn(discarding(path, reason(error)));
+    } finally {
+      snapshot.done();
     }
 
     if (loaded === undefined) {
@@ -134,7 +176,7 @@ export class LmdbStore implements ReplicaStore {
           `for ${describeIdentity(identity)}.`,
       );
     }
-    return new LmdbStore(path, env, loaded.cookie, loaded.size);
+    return new LmdbStore(path, env, loaded.cookie, loaded.size, lock);
   }
 
   get cookie(): string | undefined {
@@ -180,7 +222,8 @@ export class LmdbStore implements ReplicaStore {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     // Convert first: a bad value throws here, before anything is visible or queued.
     const writes: [string, StoredEntry | null][] = [];
-    for (const [entryUUID, entry] of batch.mutations) writes.push([entryUUID, entry === null ? null : toStored(entry)]);
+    for (const [entryUUID, entry] of batch.mutations)
+      writes.push([entryUUID, entry === null ? null : toStored(entry)]);
 
     const sequence = ++this.#batches;
     for (const [entryUUID, entry] of batch.mutations) {
@@ -211,7 +254,9 @@ export class LmdbStore implements ReplicaStore {
           }
         },
         (error: unknown) => {
-          this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, { cause: error });
+          this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, {
+            cause: error,
+          });
           throw this.#failure;
         },
       );
@@ -219,12 +264,16 @@ export class LmdbStore implements ReplicaStore {
     return committed;
   }
 
-  /** Waits for queued batches, then closes the environment. */
+  /** Waits for queued batches, then closes the environment and releases the directory. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#writing;
-    await this.#env.root.close();
+    try {
+      await this.#writing;
+      await this.#env.root.close();
+    } finally {
+      this.#lock.release();
+    }
   }
 }
 
@@ -244,24 +293,35 @@ function openEnvironment(path: string): Environment {
 /** Why the stored state cannot be used as it is, or undefined when it can. */
 function inspect(
   env: Environment,
+  transaction: Transaction,
   identity: Required<ReplicaIdentity>,
   path: string,
 ): { level: 'info' | 'warn'; message: string } | undefined {
-  const format = env.meta.get('format');
-  const storedIdentity = env.meta.get('identity');
+  const format = env.meta.get('format', { transaction });
+  const storedIdentity = env.meta.get('identity', { transaction });
   if (format === undefined && storedIdentity === undefined) {
-    if (env.entries.getKeysCount() === 0 && env.meta.get('cookie') === undefined) {
-      return { level: 'info', message: `Replica store at ${path} created for ${describeIdentity(identity)}.` };
+    if (
+      env.entries.getKeysCount({ transaction }) === 0 &&
+      env.meta.get('cookie', { transaction }) === undefined
+    ) {
+      return {
+        level: 'info',
+        message: `Replica store at ${path} created for ${describeIdentity(identity)}.`,
+      };
     }
     return { level: 'warn', message: discarding(path, 'it has entries but no format or identity record') };
   }
   if (format !== LMDB_STORE_FORMAT) {
     return {
       level: 'warn',
-      message: discarding(path, `it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`),
+      message: discarding(
+        path,
+        `it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`,
+      ),
     };
   }
-  if (!isIdentity(storedIdentity)) return { level: 'warn', message: discarding(path, 'its identity record is malformed') };
+  if (!isIdentity(storedIdentity))
+    return { level: 'warn', message: discarding(path, 'its identity record is malformed') };
   if (!sameIdentity(storedIdentity, identity)) {
     return {
       level: 'warn',
@@ -274,11 +334,12 @@ function inspect(
 }
 
 /** Reads the cookie and decodes every entry once, so damage is found now rather than mid-stream. */
-function load(env: Environment): { cookie: string | undefined; size: number } {
-  const cookie = env.meta.get('cookie');
-  if (cookie !== undefined && typeof cookie !== 'string') throw new CorruptReplicaError('the stored cookie is not a string');
+function load(env: Environment, transaction: Transaction): { cookie: string | undefined; size: number } {
+  const cookie = env.meta.get('cookie', { transaction });
+  if (cookie !== undefined && typeof cookie !== 'string')
+    throw new CorruptReplicaError('the stored cookie is not a string');
   let size = 0;
-  for (const { key, value } of env.entries.getRange()) {
+  for (const { key, value } of env.entries.getRange({ transaction })) {
     if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
     fromStored(value, key);
     size++;
@@ -314,7 +375,8 @@ export function checkLmdbFile(file: string): string | undefined {
     const offset = [16, 24].find((at) => head.readUInt32LE(at) === MAGIC);
     if (offset === undefined) return 'its data file is not an LMDB file';
     const pageSize = head.readUInt32LE(offset + 24);
-    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return 'its data file has a bad page size';
+    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+      return 'its data file has a bad page size';
     if (length < 2 * pageSize) return 'its data file is cut short';
     const second = Buffer.alloc(256);
     readSync(fd, second, 0, second.length, pageSize);
@@ -328,6 +390,61 @@ export function checkLmdbFile(file: string): string | undefined {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+interface Lock {
+  release(): void;
+}
+
+/** Directories open in this process (real paths). */
+const openPaths = new Set<string>();
+
+/**
+ * Takes the directory for this process: one store, one writer. Across processes a `replica.lock`
+ * file holds the owner's pid; a lock whose process is gone (a crash) is taken over.
+ */
+function acquireLock(path: string): Lock {
+  const real = realpathSync(path);
+  const busy = (who: string): ReplicaStoreBusyError =>
+    new ReplicaStoreBusyError(
+      `Replica store at ${path} is already open ${who}. A store holds one replica with one writer: ` +
+        'close the other one first, or give this replicator its own directory.',
+    );
+  if (openPaths.has(real)) throw busy('in this process');
+  const file = join(path, 'replica.lock');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    let owner = Number.NaN;
+    try {
+      owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    } catch {
+      // Gone between the two calls: its owner released it.
+    }
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw busy(`by process ${owner}`);
+    writeFileSync(file, String(process.pid));
+  }
+  openPaths.add(real);
+  let held = true;
+  return {
+    release: () => {
+      if (!held) return;
+      held = false;
+      openPaths.delete(real);
+      rmSync(file, { force: true });
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

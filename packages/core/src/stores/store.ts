@@ -67,6 +67,18 @@ export interface ReplicaIdentity {
   attributes?: readonly string[];
 }
 
+/**
+ * A store is already in use: by another `replicate()` subscription, or (LmdbStore) by another
+ * open of the same directory, in this process or another one. A store holds one replica, and two
+ * writers would interleave their batches and cookies.
+ */
+export class ReplicaStoreBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicaStoreBusyError';
+  }
+}
+
 /** Where stores say what they did with stored state (discarded, reset). `console` fits. */
 export interface ReplicaLogger {
   info(message: string): void;
