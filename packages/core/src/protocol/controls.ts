@@ -110,33 +110,22 @@ const SYNC_STATES: readonly SyncState[] = ['present', 'add', 'modify', 'delete']
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// One flat string per UUID: concatenating 20 pieces would leave a rope of about 500 bytes behind
+// every stored entryUUID; writing the 36 characters into a scratch buffer and decoding it once
+// gives a sequential one-byte string of about 60.
+const UUID_SCRATCH = Buffer.alloc(36);
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
 /** Formats 16 octets at `start` as a lower-case RFC 4122 UUID string. */
 function formatUuid(b: Uint8Array, start: number): string {
-  const h = HEX;
-  return (
-    h[b[start]!]! +
-    h[b[start + 1]!]! +
-    h[b[start + 2]!]! +
-    h[b[start + 3]!]! +
-    '-' +
-    h[b[start + 4]!]! +
-    h[b[start + 5]!]! +
-    '-' +
-    h[b[start + 6]!]! +
-    h[b[start + 7]!]! +
-    '-' +
-    h[b[start + 8]!]! +
-    h[b[start + 9]!]! +
-    '-' +
-    h[b[start + 10]!]! +
-    h[b[start + 11]!]! +
-    h[b[start + 12]!]! +
-    h[b[start + 13]!]! +
-    h[b[start + 14]!]! +
-    h[b[start + 15]!]!
-  );
+  let o = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) UUID_SCRATCH[o++] = 0x2d; // '-'
+    const byte = b[start + i]!;
+    UUID_SCRATCH[o++] = HEX_CODES[byte >> 4]!;
+    UUID_SCRATCH[o++] = HEX_CODES[byte & 15]!;
+  }
+  return UUID_SCRATCH.toString('latin1', 0, 36);
 }
 
 /** Octets `start..end` of `b` as a one-char-per-byte string (see the module comment). */
