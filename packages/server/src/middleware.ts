@@ -23,6 +23,7 @@ import { SseConnection } from './sse.js';
 import { Upstream } from './source.js';
 import { StreamSession, type StreamStart } from './stream.js';
 import { View } from './view.js';
+import { ItemIndex } from './item-index.js';
 
 /** The query parameter that carries a resume cookie for clients that cannot set Last-Event-ID. */
 export const RESUME_QUERY_PARAMETER = 'lastEventId';
@@ -79,6 +80,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     const resource = new CompiledResource(def);
     const upstream = upstreams.get(def.source)!;
     const sourcePrint = sourcePrints.get(def.source)!;
+    const index = new ItemIndex(resource, upstream);
 
     const requireReady = () => {
       if (!upstream.ready) {
@@ -145,7 +147,8 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
       const view = await viewFor(req, 'item');
       requireReady();
       const id = String(req.params.id ?? '');
-      for (const [, entry] of upstream.store.entries()) {
+      for (const entryUUID of index.lookup(view.params, id)) {
+        const entry = upstream.store.get(entryUUID);
         const m = view.admit(entry);
         if (m && m.id === id) {
           res.type('application/json').send(m.json);

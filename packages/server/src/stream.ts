@@ -20,7 +20,7 @@ import type { Metrics } from './metrics.js';
 import type { ResumeCookieCodec, ResumePosition } from './resume-cookie.js';
 import type { Upstream } from './source.js';
 import type { SseConnection } from './sse.js';
-import { entryData, type View, type ViewEvent } from './view.js';
+import { entryData, type SyncOp, type View, type ViewEvent } from './view.js';
 import type { Mapped } from './resource.js';
 import type { ServerLogger } from './options.js';
 
@@ -90,7 +90,7 @@ export class StreamSession {
         const item = this.snapshot[this.snapshotIndex++];
         if (item) {
           this.write(
-            'entry',
+            'present',
             entryData({ syncOp: 'present', entryUUID: item.entryUUID, json: item.mapped.json }),
             this.replayCookie,
           );
@@ -122,16 +122,14 @@ export class StreamSession {
   private writeRecord(record: LogRecord, events: ViewEvent[]): void {
     events.forEach((event, i) => {
       const last = i === events.length - 1;
-      this.write('entry', entryData(event), this.cookie(last ? record.seq : record.seq - 1, false));
+      this.write(event.syncOp, entryData(event), this.cookie(last ? record.seq : record.seq - 1, false));
     });
   }
 
-  private write(event: string, data: string, id?: string): void {
-    this.conn.event(event, data, id);
-    this.ctx.metrics.events.inc({
-      resource: this.view.resource.name,
-      event: event === 'entry' ? (/"syncOp":"(\w+)"/.exec(data)?.[1] ?? 'entry') : event,
-    });
+  /** Writes an `entry` (kind = its syncOp) or a `ready`/`reset` event, and counts it. */
+  private write(kind: SyncOp | 'ready' | 'reset', data: string, id?: string): void {
+    this.conn.event(kind === 'ready' || kind === 'reset' ? kind : 'entry', data, id);
+    this.ctx.metrics.events.inc({ resource: this.view.resource.name, event: kind });
   }
 
   private waitForDrain(): void {

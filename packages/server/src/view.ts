@@ -34,11 +34,14 @@ export interface ViewOptions {
 
 export class View {
   readonly fingerprint: string;
+  /** The route params that select the parent. */
+  readonly params: Readonly<Record<string, string>>;
 
   constructor(
     readonly resource: CompiledResource,
     private readonly options: ViewOptions,
   ) {
+    this.params = options.params;
     const filters = [...options.filters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     this.fingerprint = fingerprint([
       resource.name,

@@ -77,6 +77,8 @@ export class LdapConnection {
   private closed = false;
   /** Called once when the connection ends; `error` is undefined for a close we asked for. */
   onClose: (error?: SyncreplError) => void = () => {};
+  /** Single-response requests still waiting: they fail when the connection ends. */
+  private readonly waiting = new Set<(error?: SyncreplError) => void>();
 
   private constructor(
     private socket: net.Socket,
@@ -206,7 +208,7 @@ export class LdapConnection {
     this.closed = true;
     this.handlers.clear();
     this.socket.destroy();
-    this.onClose(error);
+    this.notifyClosed(error);
   }
 
   /** Sends a request built for a fresh messageID; responses for it go to `handler`. */
@@ -227,17 +229,14 @@ export class LdapConnection {
   private requestOnce(build: (messageId: number) => Buffer): Promise<LdapResponse> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ConnectionError(this.endpoint, 'is closed'));
-      const prevClose = this.onClose;
+      const onClose = (err?: SyncreplError) =>
+        reject(err ?? new ConnectionError(this.endpoint, 'was closed'));
+      this.waiting.add(onClose);
       const id = this.request(build, (res) => {
         this.release(id);
-        this.onClose = prevClose;
+        this.waiting.delete(onClose);
         resolve(res);
       });
-      this.onClose = (err) => {
-        this.onClose = prevClose;
-        reject(err ?? new ConnectionError(this.endpoint, 'was closed'));
-        prevClose(err);
-      };
     });
   }
 
@@ -303,7 +302,7 @@ export class LdapConnection {
     this.socket.destroySoon();
     // The peer closes after an unbind; make sure nothing lingers if it does not.
     setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.onClose(undefined);
+    this.notifyClosed(undefined);
   }
 
   destroy(): void {
@@ -313,7 +312,13 @@ export class LdapConnection {
     this.detach(this.socket);
     this.socket.on('error', () => {});
     this.socket.destroy();
-    this.onClose(undefined);
+    this.notifyClosed(undefined);
+  }
+
+  private notifyClosed(error: SyncreplError | undefined): void {
+    for (const w of [...this.waiting]) w(error);
+    this.waiting.clear();
+    this.onClose(error);
   }
 }
 
