@@ -8,6 +8,7 @@ import {
   MalformedBerError,
   ProtocolError,
   TimeoutError,
+  memoryCookieStore,
   syncrepl,
   type SyncMessage,
 } from '@syncrepl-rx/core';
@@ -113,4 +114,30 @@ test('a server that accepts the connection and never answers is a TimeoutError',
   expect(r.error).toBeInstanceOf(TimeoutError);
   expect((r.error as Error).message).toMatch(/within 300 ms while binding/);
   expect(Date.now() - t0).toBeLessThan(2000);
+});
+
+test('a cookie that would move a serverID CSN backwards is never passed on or stored', async () => {
+  const csn = (t: string, sid: string) => `${t}.000000Z#000000#${sid}#000000`;
+  const newer = `rid=000,csn=${csn('20260101000000', '001')};${csn('20260101000000', '002')}`;
+  // sid 001 goes back in time while sid 002 moves on: still refused as a whole.
+  const older = `rid=000,csn=${csn('20250101000000', '001')};${csn('20270101000000', '002')}`;
+  const server = await fakeServer((req) =>
+    req.tag === 0x60
+      ? bindResponse(req.id)
+      : req.tag === 0x63
+        ? Buffer.concat([
+            searchEntry(req.id, 'cn=a,dc=x', { cn: ['a'] }, syncStateControl(1, UUID, older)),
+            searchDone(req.id, 0, older),
+          ])
+        : undefined,
+  );
+  close = server.close;
+  const store = memoryCookieStore(newer);
+  const messages = await firstValueFrom(
+    syncrepl({ url: server.url, base: 'dc=x', mode: 'refreshOnly', cookieStore: store }).pipe(toArray()),
+  );
+  expect(messages.map((m) => m.type)).toEqual(['add', 'done']);
+  expect(messages.some((m) => 'cookie' in m && m.cookie !== undefined)).toBe(false);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(store.cookie).toBe(newer);
 });

@@ -248,6 +248,26 @@ describe('refreshAndPersist', () => {
     }
   });
 
+  test('while the stream is idle, Sync Info newcookie advances the cookie and the store saves it', async () => {
+    const s = await slapd({ sessionlog: 100 });
+    const store = memoryCookieStore();
+    const rec = record(syncrepl(options(s, { cookieStore: store })));
+    try {
+      await rec.until(refreshDone);
+      const before = store.cookie;
+      const mark = rec.items.length;
+      // A change outside this search's base: nothing to deliver, but the position moves.
+      await s.add(`dn: cn=g1,${GROUPS}\nobjectClass: organizationalRole\ncn: g1`);
+      await rec.until((items) => items.slice(mark).some((m) => m.type === 'cookie'));
+      const newcookie = rec.items.slice(mark).find((m) => m.type === 'cookie');
+      expect(rec.items.slice(mark).filter(isEntry)).toEqual([]);
+      await waitFor(async () => store.cookie === (newcookie as { cookie: string }).cookie);
+      expect(store.cookie).not.toBe(before);
+    } finally {
+      rec.unsubscribe();
+    }
+  });
+
   test('unsubscribing abandons the search and unbinds: no search and no connection remain on the server', async () => {
     const s = await slapd();
     expect(await s.connectionCount()).toBe(0);
