@@ -1,3 +1,4 @@
+/// <reference path="./ldapjs-modules.d.ts" />
 /**
  * The only module that touches ldapjs. ldapjs was decommissioned upstream in May 2024 and its
  * client cannot carry syncrepl (it rejects IntermediateResponse, ldapjs issue #952), so we use
