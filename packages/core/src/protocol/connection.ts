@@ -19,7 +19,6 @@ import {
   BindError,
   ConnectionError,
   InvalidOptionsError,
-  LdapResultError,
   MalformedBerError,
   SyncreplError,
   TimeoutError,
@@ -339,7 +338,11 @@ function socketError(endpoint: string, err: Error, secure: boolean): SyncreplErr
   return new ConnectionError(endpoint, `failed: ${err.message}`, { cause: err });
 }
 
-function withTimeout<T>(
+/**
+ * Settles like `p`, or rejects with TimeoutError after `ms` (after running `onTimeout`, which
+ * releases whatever `p` was waiting on).
+ */
+export function withTimeout<T>(
   p: Promise<T>,
   ms: number,
   endpoint: string,
@@ -363,5 +366,3 @@ function withTimeout<T>(
     );
   });
 }
-
-export { LdapResultError };

@@ -1,3 +1,5 @@
+// The declarations travel with this module when another project (the tests) compiles its source.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./ldapjs-modules.d.ts" />
 /**
  * The only module that touches ldapjs. ldapjs was decommissioned upstream in May 2024 and its

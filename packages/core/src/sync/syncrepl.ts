@@ -19,7 +19,7 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type tls from 'node:tls';
-import { LdapConnection, parseLdapUrl, type LdapUrl } from '../protocol/connection.js';
+import { LdapConnection, parseLdapUrl, withTimeout, type LdapUrl } from '../protocol/connection.js';
 import { encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
 import {
   CANCEL_REQUEST_OID,
@@ -41,7 +41,6 @@ import {
   RefreshRequiredError,
   SyncNotSupportedError,
   SyncreplError,
-  TimeoutError,
 } from '../errors.js';
 import { BACKOFF_DEFAULTS, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { CookieStore } from './cookie-store.js';
@@ -287,10 +286,9 @@ class SyncSession {
     const bind = o.sasl
       ? conn.bindSaslExternal(o.sasl.authzId)
       : conn.bindSimple(o.bindDN ?? '', o.password ?? '');
-    await withTimeout(Promise.race([bind, closed]), n.timeout, () => {
-      conn.destroy();
-      return new TimeoutError(conn.endpoint, 'binding', n.timeout);
-    });
+    await withTimeout(Promise.race([bind, closed]), n.timeout, conn.endpoint, 'binding', () =>
+      conn.destroy(),
+    );
     if (this.ended) return 'complete';
     this.status({ state: 'refreshing' });
     const cookie = this.guard.current;
@@ -503,20 +501,4 @@ function isByteString(s: string): boolean {
 function asSyncreplError(e: unknown): SyncreplError {
   if (e instanceof SyncreplError) return e;
   return new ProtocolError(e instanceof Error ? e.message : String(e));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => SyncreplError): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
