@@ -3,7 +3,7 @@
 # slapd) and end-to-end tests. Arguments are passed to vitest (e.g. a file name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh slapd
+bash scripts/bootstrap.sh slapd chromium
 echo "» lint and format" >&2
 pnpm -s lint
 echo "» tests" >&2

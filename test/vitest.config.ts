@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['@syncrepl-rx/source', ...defaultClientConditions] },
   ssr: { resolve: { conditions: ['@syncrepl-rx/source', ...defaultServerConditions] } },
   test: {
-    include: ['unit/**/*.test.ts', 'integration/**/*.test.ts', 'types/**/*.test-d.ts'],
+    include: ['unit/**/*.test.ts', 'integration/**/*.test.ts', 'e2e/**/*.test.ts', 'types/**/*.test-d.ts'],
     typecheck: { enabled: true, include: ['types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,

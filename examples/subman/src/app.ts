@@ -42,6 +42,11 @@ export function createSubmanApp(options: SubmanOptions): { app: Express; api: Sy
   app.disable('x-powered-by');
   app.use(api);
   app.get('/metrics', api.metricsHandler);
+  // The client bundle the live page imports (built by `pnpm --dir packages/client bundle`).
+  app.use(
+    '/lib',
+    express.static(fileURLToPath(new URL('../../../packages/client/dist/browser', import.meta.url))),
+  );
   app.use(express.static(fileURLToPath(new URL('../public', import.meta.url))));
   const errors: ErrorRequestHandler = (
     err: { status?: number; message?: string; headers?: Record<string, string> },

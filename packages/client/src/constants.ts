@@ -1,0 +1,24 @@
+/** Names and numbers of the stream contract (seed 004) and of the local copy. */
+
+/** The request header carrying the resume cookie (the SSE `id:` of the last event applied). */
+export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
+
+/**
+ * The query parameter our server also accepts for the resume cookie. It needs no CORS preflight,
+ * which a cross-origin `Last-Event-ID` header does.
+ */
+export const RESUME_QUERY_PARAMETER = 'lastEventId';
+
+/** SSE event names: seed 004 has `entry` and `ready`; `reset` is the syncrepl-rx server's extension. */
+export const EVENT_ENTRY = 'entry';
+export const EVENT_READY = 'ready';
+export const EVENT_RESET = 'reset';
+
+/**
+ * Version of what persistence.ts stores. Bump it whenever the stored shape changes: stored
+ * data of another version is discarded in favour of a full replay (SPEC.md P4).
+ */
+export const FORMAT_VERSION = 1;
+
+/** How long applied events wait for company before they are written in one transaction. */
+export const DEFAULT_BATCH_DELAY_MS = 25;
