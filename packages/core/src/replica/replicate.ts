@@ -123,7 +123,7 @@ interface Refresh {
   /** Whether a sweep already ran in this refresh. */
   swept: boolean;
   /** `present` states without attributes for entries the replica does not have. */
-  unknownPresents: number;
+  unknownPresents: Set<string>;
 }
 
 // Small enough that staged entries (decoded objects, about 1 KB each) stay out of V8's old space
@@ -270,9 +270,9 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
 
       const completeRefresh = (current: Refresh, endCookie: string | undefined, out: Change[]): void => {
         if (current.startCookie === undefined && !current.swept) sweep(current.presented, out);
-        if (current.unknownPresents > 0) {
+        if (current.unknownPresents.size > 0) {
           logger.warn(
-            `The server presented ${current.unknownPresents} entries as unchanged that this replica does not hold; ` +
+            `The server presented ${current.unknownPresents.size} entries as unchanged that this replica does not hold; ` +
               'the replica may be incomplete. Restart from an empty store (no cookie) to reload it.',
           );
         }
@@ -302,8 +302,12 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
                 : refresh;
             current?.presented.add(flatCopy(message.entryUUID));
             if (message.type === 'present' && isEmptyAttributes(message.attributes)) {
-              if (current !== undefined && !knows(message.entryUUID)) current.unknownPresents++;
+              if (current !== undefined && !knows(message.entryUUID)) {
+                current.unknownPresents.add(flatCopy(message.entryUUID));
+              }
             } else {
+              // Present phases list new entries in a syncIdSet before sending them: not unknown after all.
+              current?.unknownPresents.delete(message.entryUUID);
               putEntry(message.entryUUID, message.dn, message.attributes, out);
             }
             noteCookie(message.cookie);
@@ -326,7 +330,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
               const current = beginRefresh();
               for (const entryUUID of message.entryUUIDs) {
                 current.presented.add(flatCopy(entryUUID));
-                if (!knows(entryUUID)) current.unknownPresents++;
+                if (!knows(entryUUID)) current.unknownPresents.add(flatCopy(entryUUID));
               }
             }
             noteCookie(message.cookie);
@@ -436,7 +440,7 @@ export function replicateFrom(
 }
 
 function newRefresh(startCookie: string | undefined): Refresh {
-  return { startCookie, presented: new Set(), swept: false, unknownPresents: 0 };
+  return { startCookie, presented: new Set(), swept: false, unknownPresents: new Set() };
 }
 
 /**
