@@ -8,7 +8,6 @@
  * app.get('/metrics', api.metricsHandler);
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { Entry } from '@syncrepl-rx/core';
 import { HttpError } from './errors.js';
 import { Metrics, type ResumeOutcome } from './metrics.js';
 import {
@@ -17,13 +16,14 @@ import {
   type ParsedOptions,
   type SyncreplResourcesOptions,
 } from './options.js';
-import { CompiledResource } from './resource.js';
+import { CompiledResource, type Mapped } from './resource.js';
 import { ResumeCookieCodec, fingerprint } from './resume-cookie.js';
 import { SseConnection } from './sse.js';
 import { Upstream } from './source.js';
 import { StreamSession, type StreamStart } from './stream.js';
 import { View } from './view.js';
-import { ItemIndex } from './item-index.js';
+import { ResourceIndex } from './resource-index.js';
+import { Frames } from './frames.js';
 
 /** The query parameter that carries a resume cookie for clients that cannot set Last-Event-ID. */
 export const RESUME_QUERY_PARAMETER = 'lastEventId';
@@ -80,7 +80,8 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     const resource = new CompiledResource(def);
     const upstream = upstreams.get(def.source)!;
     const sourcePrint = sourcePrints.get(def.source)!;
-    const index = new ItemIndex(resource, upstream);
+    const index = new ResourceIndex(resource, upstream);
+    const frames = new Frames(codec, sourcePrint, upstream);
 
     const requireReady = () => {
       if (!upstream.ready) {
@@ -124,11 +125,12 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
       });
     };
 
+    /** The view's entries, sorted by id (listings are stable). */
     const entriesIn = (view: View) => {
-      const out: { entry: Entry; id: string; json: string }[] = [];
-      for (const [, entry] of upstream.store.entries()) {
-        const m = view.admit(entry);
-        if (m) out.push({ entry, id: m.id, json: m.json });
+      const out: Mapped[] = [];
+      for (const [entryUUID, mapped] of index.group(view.params)) {
+        const m = view.admitIndexed(entryUUID, mapped, upstream.store);
+        if (m) out.push(m);
       }
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     };
@@ -147,10 +149,10 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
       const view = await viewFor(req, 'item');
       requireReady();
       const id = String(req.params.id ?? '');
-      for (const entryUUID of index.lookup(view.params, id)) {
-        const entry = upstream.store.get(entryUUID);
-        const m = view.admit(entry);
-        if (m && m.id === id) {
+      for (const [entryUUID, mapped] of index.group(view.params)) {
+        if (mapped.id !== id) continue;
+        const m = view.admitIndexed(entryUUID, mapped, upstream.store);
+        if (m) {
           res.type('application/json').send(m.json);
           return;
         }
@@ -190,8 +192,8 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
         view,
         {
           upstream,
-          codec,
-          sourceFingerprint: sourcePrint,
+          index,
+          frames,
           metrics,
           slowClientTimeoutMs: opts.slowClientTimeoutMs,
           logger: opts.logger,

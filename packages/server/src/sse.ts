@@ -18,6 +18,11 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   Connection: 'keep-alive',
 });
 
+/** One event: `event:`, an optional `id:`, `data:` (one line: JSON never holds a newline), blank line. */
+export function frame(event: string, data: string, id?: string): string {
+  return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`;
+}
+
 export class SseConnection {
   private closed = false;
   private readonly closeListeners: (() => void)[] = [];
@@ -61,13 +66,10 @@ export class SseConnection {
     this.res.once('drain', listener);
   }
 
-  /**
-   * Writes one event. `data` must not contain a newline (JSON.stringify output never does).
-   * Returns false when the caller should wait for `drain` before writing more.
-   */
-  event(name: string, data: string, id?: string): boolean {
+  /** Writes a whole frame (see `frame()`); false when the caller should wait for `drain`. */
+  write(text: string): boolean {
     if (this.closed) return false;
-    const ok = this.res.write(`event: ${name}\n${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`);
+    const ok = this.res.write(text);
     this.flush();
     return ok;
   }

@@ -10,43 +10,44 @@
  * memory: when the log has moved past its cursor, or it stays congested too long, it is cut off
  * and resumes later from its last id (DESIGN.md invariant 5).
  *
- * Event ids: every `entry` and `ready` carries a resume cookie. A change that becomes two events
- * (a rename: delete + add) gives the first one the position *before* the change, so a client
- * cut off between the two resumes with both. Present events carry a cookie marked `replay`:
- * resuming from one gives a reset and a new replay, so the client still ends in the exact state.
+ * Every `entry` and `ready` carries a resume cookie (see frames.ts). Present events carry a cookie
+ * marked `replay`: resuming from one gives a reset and a new replay, so a client that left during
+ * the replay still ends in the exact state.
  */
-import type { LogRecord } from './change-log.js';
+import type { Counter } from 'prom-client';
+import type { Frames } from './frames.js';
 import type { Metrics } from './metrics.js';
-import type { ResumeCookieCodec, ResumePosition } from './resume-cookie.js';
-import type { Upstream } from './source.js';
-import type { SseConnection } from './sse.js';
-import { entryData, type SyncOp, type View, type ViewEvent } from './view.js';
-import type { Mapped } from './resource.js';
 import type { ServerLogger } from './options.js';
+import type { Mapped } from './resource.js';
+import type { ResourceIndex } from './resource-index.js';
+import type { Upstream } from './source.js';
+import { frame, type SseConnection } from './sse.js';
+import { entryData, type SyncOp, type View } from './view.js';
 
 export type StreamStart = { kind: 'replay'; reset: boolean } | { kind: 'resume'; from: number };
 
 export interface StreamContext {
   upstream: Upstream;
-  codec: ResumeCookieCodec;
-  sourceFingerprint: string;
+  index: ResourceIndex;
+  frames: Frames;
   metrics: Metrics;
   slowClientTimeoutMs: number;
   logger: ServerLogger;
   onEnd(stream: StreamSession): void;
 }
 
+type Kind = SyncOp | 'ready' | 'reset';
+
 export class StreamSession {
   private cursor = 0;
-  private snapshot: { entryUUID: string; mapped: Mapped }[] | undefined;
-  private snapshotAt = 0;
+  private snapshot: [entryUUID: string, mapped: Mapped][] | undefined;
   private snapshotIndex = 0;
   private replayCookie = '';
   private readyPending = true;
   private waitingForDrain = false;
-  private congestedSince: number | undefined;
   private ended = false;
   private readonly unlisten: () => void;
+  private readonly counters: Record<Kind, ReturnType<Counter<'resource' | 'event'>['labels']>>;
 
   constructor(
     readonly conn: SseConnection,
@@ -54,46 +55,57 @@ export class StreamSession {
     private readonly ctx: StreamContext,
     start: StreamStart,
   ) {
-    const { upstream } = ctx;
-    this.unlisten = upstream.on('change', () => this.pump());
+    const resource = view.resource.name;
+    const events = ctx.metrics.events;
+    const counter = (event: Kind) => events.labels({ resource, event });
+    this.counters = {
+      present: counter('present'),
+      add: counter('add'),
+      modify: counter('modify'),
+      delete: counter('delete'),
+      ready: counter('ready'),
+      reset: counter('reset'),
+    };
+    this.unlisten = ctx.upstream.on('change', () => this.pump());
     conn.onClose(() => this.finish());
     if (start.kind === 'resume') {
       this.cursor = start.from;
     } else {
-      if (start.reset) this.write('reset', '{}');
+      if (start.reset) this.send('reset', frame('reset', '{}'));
       this.takeSnapshot();
     }
     this.pump();
   }
 
-  /** Entries in view now, at log position `snapshotAt`: entries are immutable, so this is consistent. */
+  /**
+   * The view's entries now, at the log's current position. Mapped entries are immutable and the
+   * index is current up to that position, so this is a consistent snapshot; the log supplies
+   * whatever changes after it.
+   */
   private takeSnapshot(): void {
-    const { upstream } = this.ctx;
-    this.snapshotAt = upstream.log.last;
-    this.cursor = this.snapshotAt;
-    const snapshot: { entryUUID: string; mapped: Mapped }[] = [];
-    for (const [entryUUID, entry] of upstream.store.entries()) {
-      const mapped = this.view.admit(entry);
-      if (mapped) snapshot.push({ entryUUID, mapped });
+    const { upstream, index, frames } = this.ctx;
+    this.cursor = upstream.log.last;
+    const snapshot: [string, Mapped][] = [];
+    for (const [entryUUID, mapped] of index.group(this.view.params)) {
+      const admitted = this.view.admitIndexed(entryUUID, mapped, upstream.store);
+      if (admitted) snapshot.push([entryUUID, admitted]);
     }
     this.snapshot = snapshot;
-    this.replayCookie = this.cookie(this.snapshotAt, true);
+    this.replayCookie = frames.cookie(this.view, this.cursor, true);
   }
 
   /** Writes as much as the socket takes; called on start, on drain, and on every new change. */
   pump(): void {
-    if (this.ended || this.waitingForDrain) return;
+    if (this.ended || this.waitingForDrain || this.conn.isClosed) return;
     const log = this.ctx.upstream.log;
-    while (!this.conn.congested) {
-      if (this.conn.isClosed) return;
+    let writable = !this.conn.congested;
+    while (writable) {
       if (this.snapshot) {
         const item = this.snapshot[this.snapshotIndex++];
         if (item) {
-          this.write(
-            'present',
-            entryData({ syncOp: 'present', entryUUID: item.entryUUID, json: item.mapped.json }),
-            this.replayCookie,
-          );
+          const [entryUUID, mapped] = item;
+          const data = entryData({ syncOp: 'present', entryUUID, json: mapped.json });
+          writable = this.send('present', frame('entry', data, this.replayCookie));
           continue;
         }
         this.snapshot = undefined; // release the references
@@ -105,36 +117,31 @@ export class StreamSession {
           return;
         }
         const record = log.get(this.cursor + 1)!;
-        this.writeRecord(record, this.view.eventsFor(record));
         this.cursor = record.seq;
+        for (const f of this.ctx.frames.forRecord(record, this.view)) writable = this.send(f.kind, f.text);
         continue;
       }
       if (this.readyPending) {
         this.readyPending = false;
-        this.write('ready', '{}', this.cookie(this.cursor, false));
+        writable = this.send(
+          'ready',
+          frame('ready', '{}', this.ctx.frames.cookie(this.view, this.cursor, false)),
+        );
+        continue;
       }
-      this.congestedSince = undefined;
       return;
     }
-    this.waitForDrain();
+    if (!this.conn.isClosed) this.waitForDrain();
   }
 
-  private writeRecord(record: LogRecord, events: ViewEvent[]): void {
-    events.forEach((event, i) => {
-      const last = i === events.length - 1;
-      this.write(event.syncOp, entryData(event), this.cookie(last ? record.seq : record.seq - 1, false));
-    });
-  }
-
-  /** Writes an `entry` (kind = its syncOp) or a `ready`/`reset` event, and counts it. */
-  private write(kind: SyncOp | 'ready' | 'reset', data: string, id?: string): void {
-    this.conn.event(kind === 'ready' || kind === 'reset' ? kind : 'entry', data, id);
-    this.ctx.metrics.events.inc({ resource: this.view.resource.name, event: kind });
+  /** Writes one frame and counts it; false when the socket wants a `drain` first. */
+  private send(kind: Kind, text: string): boolean {
+    this.counters[kind].inc();
+    return this.conn.write(text);
   }
 
   private waitForDrain(): void {
     this.waitingForDrain = true;
-    this.congestedSince ??= Date.now();
     const timer = setTimeout(() => this.cutOff('stopped reading'), this.ctx.slowClientTimeoutMs);
     timer.unref();
     this.conn.onceDrain(() => {
@@ -146,28 +153,11 @@ export class StreamSession {
 
   private cutOff(reason: string): void {
     if (this.ended) return;
-    this.ctx.metrics.slowDisconnects.inc({ resource: this.view.resource.name });
-    this.ctx.logger.info?.(
-      `stream of ${this.view.resource.name} cut off: it ${reason}; it resumes by cookie`,
-      {
-        resource: this.view.resource.name,
-      },
-    );
+    const resource = this.view.resource.name;
+    this.ctx.metrics.slowDisconnects.inc({ resource });
+    this.ctx.logger.info?.(`stream of ${resource} cut off: it ${reason}; it resumes by cookie`, { resource });
     this.conn.destroy();
     this.finish();
-  }
-
-  private cookie(seq: number, replay: boolean): string {
-    const position: ResumePosition = {
-      src: this.ctx.sourceFingerprint,
-      view: this.view.fingerprint,
-      inst: this.ctx.upstream.log.instance,
-      seq,
-      ...(replay ? { replay: true as const } : {}),
-    };
-    const ldap = this.ctx.upstream.log.get(seq)?.ldap;
-    if (ldap !== undefined && !replay) position.ldap = ldap;
-    return this.ctx.codec.encode(position);
   }
 
   /** Sends a heartbeat comment when the stream is idle (not congested). */

@@ -36,12 +36,15 @@ export class View {
   readonly fingerprint: string;
   /** The route params that select the parent. */
   readonly params: Readonly<Record<string, string>>;
+  /** Whether admitting an entry needs more than its mapping (filter_* values, authorization). */
+  private readonly needsEntry: boolean;
 
   constructor(
     readonly resource: CompiledResource,
     private readonly options: ViewOptions,
   ) {
     this.params = options.params;
+    this.needsEntry = options.filters.length > 0 || options.authorization?.allows !== undefined;
     const filters = [...options.filters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     this.fingerprint = fingerprint([
       resource.name,
@@ -66,6 +69,18 @@ export class View {
     const auth = this.options.authorization?.allows;
     if (auth && !auth(entry)) return undefined;
     return mapped;
+  }
+
+  /**
+   * Admits an entry of the resource index's group for this view's params: only filters and
+   * authorization are left to check, and only they need the entry itself.
+   */
+  admitIndexed(
+    entryUUID: string,
+    mapped: Mapped,
+    store: { get(entryUUID: string): Entry | undefined },
+  ): Mapped | undefined {
+    return this.needsEntry ? this.admit(store.get(entryUUID)) : mapped;
   }
 
   /** The events a logged change produces for this view, in order. */
