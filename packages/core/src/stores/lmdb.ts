@@ -43,7 +43,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { open } from 'lmdb';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import type { Entry } from '../replica/changes.js';
 import { CorruptReplicaError, fromStored, toStored } from './codec.js';
@@ -117,6 +116,9 @@ export class LmdbStore implements ReplicaStore {
    * warning through `logger`, and the store starts empty: the next refresh is then a full one.
    */
   static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
+    // The native module loads on first use: importing @syncrepl-rx/core stays cheap for the many
+    // programs that never open a persistent store.
+    lmdbOpen ??= (await import('lmdb')).open;
     const logger = options.logger ?? defaultReplicaLogger;
     const identity = canonicalIdentity(options.identity);
     mkdirSync(path, { recursive: true });
@@ -280,7 +282,10 @@ export class LmdbStore implements ReplicaStore {
 const ENTRIES_OPTIONS = { name: 'entries', encoding: 'msgpack', useRecords: false } as const;
 const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
 
+let lmdbOpen: (typeof import('lmdb'))['open'] | undefined;
+
 function openEnvironment(path: string): Environment {
+  const open = lmdbOpen!;
   // noSubdir: false: `path` is always a directory, even when its name contains a dot.
   const root = open({ path, noSubdir: false, maxDbs: 4 });
   return {
