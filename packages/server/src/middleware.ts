@@ -75,12 +75,14 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
   heartbeat.unref();
 
   const router = Router() as SyncreplResources;
+  const indexes = new Map<Upstream, ResourceIndex[]>();
 
   for (const def of opts.resources) {
     const resource = new CompiledResource(def);
     const upstream = upstreams.get(def.source)!;
     const sourcePrint = sourcePrints.get(def.source)!;
     const index = new ResourceIndex(resource, upstream);
+    indexes.set(upstream, [...(indexes.get(upstream) ?? []), index]);
     const frames = new Frames(codec, sourcePrint, upstream);
 
     const requireReady = () => {
@@ -209,6 +211,15 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
 
     router.get(def.path, list);
     router.get(resource.itemPath, item);
+  }
+
+  // Index every resource of a source as soon as it is ready, in one pass over its replica.
+  for (const [upstream, list] of indexes) {
+    const off = upstream.on('state', () => {
+      if (!upstream.ready) return;
+      off();
+      ResourceIndex.buildAll(list, upstream.store);
+    });
   }
 
   const metricsHandler: RequestHandler = async (_req, res) => {

@@ -20,6 +20,24 @@ export class ResourceIndex {
     upstream.on('change', (record) => this.apply(record));
   }
 
+  /**
+   * Builds several indexes of one source in a single pass over its store (one decode per entry
+   * for all of them). The middleware does this when the source is first ready, so no request
+   * pays for it.
+   */
+  static buildAll(indexes: readonly ResourceIndex[], store: Upstream['store']): void {
+    const todo = indexes.filter((i) => !i.groups);
+    if (todo.length === 0) return;
+    const built = todo.map(() => new Map<string, Map<string, Mapped>>());
+    for (const [entryUUID, entry] of store.entries()) {
+      todo.forEach((index, i) => {
+        const mapped = index.resource.map(entry);
+        if (mapped) index.put(built[i]!, entryUUID, mapped);
+      });
+    }
+    todo.forEach((index, i) => (index.groups = built[i]));
+  }
+
   /** The entries under these parent params: entryUUID → Mapped. */
   group(params: Readonly<Record<string, string>>): ReadonlyMap<string, Mapped> {
     this.groups ??= this.build();
