@@ -3,18 +3,13 @@
  * applied, the caller's object never mutated.
  */
 import type { Request } from 'express';
-import type { Entry } from '@syncrepl-rx/core';
+import type { Entry, Logger } from '@syncrepl-rx/core';
 import type { Registry } from 'prom-client';
 import type { ResourceDefinition } from './resource.js';
 import type { SourceDefinition } from './source.js';
 
-/** A pluggable structured logger; `console` fits. Nothing logged carries a credential. */
-export interface ServerLogger {
-  debug?(message: string, fields?: Record<string, unknown>): void;
-  info?(message: string, fields?: Record<string, unknown>): void;
-  warn?(message: string, fields?: Record<string, unknown>): void;
-  error?(message: string, fields?: Record<string, unknown>): void;
-}
+/** A pluggable structured logger, the same shape as core's (`console` fits). Nothing logged carries a credential. */
+export type ServerLogger = Logger;
 
 /**
  * What the authorization hook decides for one request. `allow: true` may narrow what the
