@@ -184,8 +184,10 @@ export function decodeMessage(buf: Buffer, start: number, end: number, opts: Dec
   if (!r.done) throw new MalformedBerError('trailing elements in LDAPMessage', r.pos);
   const body = new BerReader(buf, op.start, op.end);
   switch (op.tag) {
-    case TAG.searchResEntry:
-      return { kind: 'searchEntry', messageId, ...readEntry(body, opts), controls };
+    case TAG.searchResEntry: {
+      const { dn, attributes } = readEntry(body, opts);
+      return { kind: 'searchEntry', messageId, dn, attributes, controls };
+    }
     case TAG.searchResDone:
       return { kind: 'searchDone', messageId, result: readResult(body), controls };
     case TAG.intermediateResponse: {
@@ -238,44 +240,94 @@ function readControls(r: BerReader): ResponseControl[] {
   return controls;
 }
 
-// Attribute names repeat across entries: cache their lower-case form (bounded).
-const lowerCache = new Map<string, string>();
-function lower(name: string): string {
-  let l = lowerCache.get(name);
-  if (l === undefined) {
-    l = name.toLowerCase();
-    if (lowerCache.size < 10_000) lowerCache.set(name, l);
-  }
-  return l;
+/** An attribute description as the server spelled it, decoded once. */
+interface AttributeName {
+  bytes: Uint8Array;
+  name: string;
+  lower: string;
+  /** Whether values are bytes, for the `binaryAttributes` set it was computed for. */
+  binary: boolean;
+  binaryFor: ReadonlySet<string> | undefined;
 }
+
+// Attribute names repeat in every entry, in the same order: decode each spelling once and find
+// it again by its bytes, starting where the previous attribute's name was found. Bounded; names
+// past the bound are decoded each time.
+const names: AttributeName[] = [];
+const MAX_NAMES = 256;
+
+function attributeName(buf: Buffer, s: number, e: number, hint: number): number {
+  const len = e - s;
+  const count = names.length;
+  for (let k = 0; k < count; k++) {
+    const at = (hint + k) % count;
+    const bytes = names[at]!.bytes;
+    if (bytes.length !== len) continue;
+    let i = 0;
+    while (i < len && bytes[i] === buf[s + i]) i++;
+    if (i === len) return at;
+  }
+  const name = buf.toString('utf8', s, e);
+  const entry = {
+    bytes: new Uint8Array(buf.subarray(s, e)),
+    name,
+    lower: name.toLowerCase(),
+    binary: false,
+    binaryFor: undefined,
+  };
+  if (count < MAX_NAMES) {
+    names.push(entry);
+    return count;
+  }
+  overflow = entry;
+  return -1;
+}
+let overflow: AttributeName | undefined;
+
+// Lower-case names of the current entry's attributes (decoding is not re-entrant).
+const entryLowers: string[] = [];
 
 function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes: Attributes } {
   const dn = r.readString(OCTET_STRING, 'objectName');
   const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
   const attributes: Attributes = {};
-  let seen: Record<string, string> | undefined; // lower-case name -> key used, only if needed
   const buf = r.buf;
+  entryLowers.length = 0;
+  let hint = 0;
   while (r.pos < listEnd) {
     const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
-    const name = r.readString(OCTET_STRING, 'attribute type');
-    const lname = lower(name);
-    const binary = opts.binaryAttributes.has(lname) || lname.endsWith(';binary');
+    const [ns, ne] = r.readRaw(OCTET_STRING, 'attribute type');
+    const at = attributeName(buf, ns, ne, hint);
+    const an = at < 0 ? overflow! : names[at]!;
+    if (at >= 0) hint = at + 1;
+    if (an.binaryFor !== opts.binaryAttributes) {
+      an.binary = opts.binaryAttributes.has(an.lower) || an.lower.endsWith(';binary');
+      an.binaryFor = opts.binaryAttributes;
+    }
     const valsEnd = r.enter(SET, 'attribute values');
-    // LDAP names are case-insensitive (RFC 4512 §2.5): merge a repeated name into the first spelling.
-    let key = name;
-    if (seen === undefined) seen = {};
-    const prior = seen[lname];
-    if (prior !== undefined) key = prior;
-    else seen[lname] = name;
-    const values = attributes[key] ?? (attributes[key] = []);
+    // LDAP names are case-insensitive (RFC 4512 §2.5): a repeated name, in whatever spelling,
+    // merges into the first one's values.
+    let values = attributes[an.name];
+    if (values === undefined) {
+      const prior = entryLowers.indexOf(an.lower);
+      if (prior >= 0) {
+        values = attributes[Object.keys(attributes)[prior]!]!;
+      } else {
+        entryLowers.push(an.lower);
+      }
+    }
     while (r.pos < valsEnd) {
       const [s, e] = r.readRaw(OCTET_STRING, 'attribute value');
-      values.push(decodeValue(buf, s, e, binary));
+      const value = decodeValue(buf, s, e, an.binary);
+      if (values === undefined) attributes[an.name] = values = [value];
+      else values.push(value);
     }
+    if (values === undefined) attributes[an.name] = [];
     if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
   }
-  if (r.pos !== listEnd || !r.done)
+  if (r.pos !== listEnd || !r.done) {
     throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+  }
   return { dn, attributes };
 }
 

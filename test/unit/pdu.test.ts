@@ -1,0 +1,62 @@
+/**
+ * The lean LDAP response decoder (packages/core/src/protocol/pdu.ts) on hand-built bytes.
+ */
+import { describe, expect, test } from 'vitest';
+import { decodeMessage } from '../../packages/core/src/protocol/pdu.js';
+import { MalformedBerError } from '../../packages/core/src/errors.js';
+import { searchEntry, syncStateControl } from '../fixtures/fake-ldap.js';
+
+const UUID = Buffer.alloc(16, 7);
+const decode = (bytes: Buffer, binary: string[] = []) =>
+  decodeMessage(bytes, 0, bytes.length, { binaryAttributes: new Set(binary) });
+
+describe('SearchResultEntry', () => {
+  test('names are merged case-insensitively into the first spelling; values keep their order', () => {
+    const msg = decode(
+      searchEntry(
+        3,
+        'cn=a,dc=x',
+        { cn: ['a'], mail: ['m1'], CN: ['b', 'c'], Mail: ['m2'] },
+        syncStateControl(1, UUID),
+      ),
+    );
+    expect(msg).toMatchObject({ kind: 'searchEntry', messageId: 3, dn: 'cn=a,dc=x' });
+    if (msg.kind !== 'searchEntry') throw new Error('not an entry');
+    expect(msg.attributes).toEqual({ cn: ['a', 'b', 'c'], mail: ['m1', 'm2'] });
+  });
+
+  test('the same names decode the same across entries, and binary declarations follow each call', () => {
+    const bytes = searchEntry(
+      1,
+      'cn=a',
+      { photo: [Buffer.from('abc')], cn: ['x'] },
+      syncStateControl(1, UUID),
+    );
+    const asText = decode(bytes);
+    const asBytes = decode(bytes, ['photo']);
+    const again = decode(bytes);
+    if (asText.kind !== 'searchEntry' || asBytes.kind !== 'searchEntry' || again.kind !== 'searchEntry') {
+      throw new Error('not entries');
+    }
+    expect(asText.attributes.photo).toEqual(['abc']);
+    expect(asBytes.attributes.photo).toEqual([new Uint8Array([0x61, 0x62, 0x63])]);
+    expect(again.attributes.photo).toEqual(['abc']);
+  });
+
+  test('invalid UTF-8 comes as exact bytes, valid UTF-8 as text, empty value sets stay', () => {
+    const bad = Buffer.from([0xc3, 0x28, 0xff]);
+    const msg = decode(
+      searchEntry(1, 'cn=é', { cn: ['Zoë'], blob: [bad], empty: [] }, syncStateControl(1, UUID)),
+    );
+    if (msg.kind !== 'searchEntry') throw new Error('not an entry');
+    expect(msg.dn).toBe('cn=é');
+    expect(msg.attributes.cn).toEqual(['Zoë']);
+    expect(msg.attributes.blob).toEqual([new Uint8Array(bad)]);
+    expect(msg.attributes.empty).toEqual([]);
+  });
+
+  test('a truncated entry is a MalformedBerError', () => {
+    const bytes = searchEntry(1, 'cn=a', { cn: ['x'] }, syncStateControl(1, UUID));
+    expect(() => decode(bytes.subarray(0, bytes.length - 5))).toThrow(MalformedBerError);
+  });
+});
