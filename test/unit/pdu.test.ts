@@ -60,3 +60,14 @@ describe('SearchResultEntry', () => {
     expect(() => decode(bytes.subarray(0, bytes.length - 5))).toThrow(MalformedBerError);
   });
 });
+
+test('an attribute named __proto__ is an own attribute, not a prototype change', () => {
+  const attrs = Object.fromEntries([
+    ['__proto__', ['x']],
+    ['cn', ['a']],
+  ]) as Record<string, string[]>;
+  const msg = decode(searchEntry(1, 'cn=a', attrs, syncStateControl(1, UUID)));
+  if (msg.kind !== 'searchEntry') throw new Error('not an entry');
+  expect(Object.getPrototypeOf(msg.attributes)).toBe(Object.prototype);
+  expect(Object.keys(msg.attributes)).toEqual(['__proto__', 'cn']);
+});

@@ -7,6 +7,7 @@ import { BerReader } from './ber.js';
 import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
 import { MalformedBerError } from '../errors.js';
 import type { Attributes, AttributeValue } from '../sync/messages.js';
+import { setOwn } from '../replica/records.js';
 
 // Protocol op tags, RFC 4511 §4.2 (APPLICATION class; constructed unless noted).
 const TAG = {
@@ -307,7 +308,11 @@ function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes:
     const valsEnd = r.enter(SET, 'attribute values');
     // LDAP names are case-insensitive (RFC 4512 §2.5): a repeated name, in whatever spelling,
     // merges into the first one's values.
-    let values = attributes[an.name];
+    // (`__proto__` is looked up as an own property: anything else would read the prototype.)
+    let values =
+      an.name === '__proto__'
+        ? Object.getOwnPropertyDescriptor(attributes, an.name)?.value
+        : attributes[an.name];
     if (values === undefined) {
       const prior = entryLowers.indexOf(an.lower);
       if (prior >= 0) {
@@ -319,10 +324,10 @@ function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes:
     while (r.pos < valsEnd) {
       const [s, e] = r.readRaw(OCTET_STRING, 'attribute value');
       const value = decodeValue(buf, s, e, an.binary);
-      if (values === undefined) attributes[an.name] = values = [value];
+      if (values === undefined) setOwn(attributes, an.name, (values = [value]));
       else values.push(value);
     }
-    if (values === undefined) attributes[an.name] = [];
+    if (values === undefined) setOwn<AttributeValue[]>(attributes, an.name, []);
     if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
   }
   if (r.pos !== listEnd || !r.done) {

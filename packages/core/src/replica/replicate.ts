@@ -92,7 +92,6 @@
 import { Observable, defer } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import type { Attributes, SyncMessage } from '../sync/messages.js';
-import { flatCopy } from '../stores/codec.js';
 import { MemoryStore } from '../stores/memory.js';
 import { ReplicaStoreBusyError, defaultReplicaLogger } from '../stores/store.js';
 import type { ReplicaLogger, ReplicaStore } from '../stores/store.js';
@@ -300,10 +299,10 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
               message.type === 'present' || (message.type === 'add' && message.cookie === undefined)
                 ? beginRefresh()
                 : refresh;
-            current?.presented.add(flatCopy(message.entryUUID));
+            current?.presented.add(message.entryUUID);
             if (message.type === 'present' && isEmptyAttributes(message.attributes)) {
               if (current !== undefined && !knows(message.entryUUID)) {
-                current.unknownPresents.add(flatCopy(message.entryUUID));
+                current.unknownPresents.add(message.entryUUID);
               }
             } else {
               // Present phases list new entries in a syncIdSet before sending them: not unknown after all.
@@ -329,8 +328,8 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
             } else {
               const current = beginRefresh();
               for (const entryUUID of message.entryUUIDs) {
-                current.presented.add(flatCopy(entryUUID));
-                if (!knows(entryUUID)) current.unknownPresents.add(flatCopy(entryUUID));
+                current.presented.add(entryUUID);
+                if (!knows(entryUUID)) current.unknownPresents.add(entryUUID);
               }
             }
             noteCookie(message.cookie);

@@ -165,16 +165,3 @@ function plainBytes(bytes: Uint8Array): Uint8Array {
     ? bytes
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-
-/**
- * A compact copy of a string that is kept for long, such as an entryUUID used as a key. A string
- * built by `+` (as a UUID formatted from 16 bytes is) is a V8 rope with a node per piece: kept,
- * it costs about 500 bytes instead of about 90 for 36 characters. Decoding fresh bytes yields
- * one flat string, equal to the original.
- */
-export function flatCopy(text: string): string {
-  return utf8Decoder.decode(utf8Encoder.encode(text));
-}

@@ -9,7 +9,7 @@
  * it and to build `old`), so the decode is not on a hot loop.
  */
 import type { Entry } from '../replica/changes.js';
-import { EntryCodec, flatCopy } from './codec.js';
+import { EntryCodec } from './codec.js';
 import type { ReplicaBatch, ReplicaStore } from './store.js';
 
 /** Entries and cookie to start a MemoryStore with, e.g. a snapshot taken elsewhere. */
@@ -34,7 +34,7 @@ export class MemoryStore implements ReplicaStore {
 
   constructor(init: MemoryStoreInit = {}) {
     for (const [entryUUID, entry] of init.entries ?? [])
-      this.#entries.set(flatCopy(entryUUID), this.#codec.encode(entry));
+      this.#entries.set(entryUUID, this.#codec.encode(entry));
     this.#cookie = init.cookie;
   }
 
@@ -72,8 +72,7 @@ export class MemoryStore implements ReplicaStore {
       encoded.set(entryUUID, entry === null ? null : this.#codec.encode(entry));
     for (const [entryUUID, value] of encoded) {
       if (value === null) this.#entries.delete(entryUUID);
-      else if (this.#entries.has(entryUUID)) this.#entries.set(entryUUID, value);
-      else this.#entries.set(flatCopy(entryUUID), value);
+      else this.#entries.set(entryUUID, value);
     }
     this.#cookie = batch.cookie;
   }
