@@ -43,7 +43,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Database, RootDatabase, Transaction } from 'lmdb';
+import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
 import type { Entry } from '../replica/changes.js';
 import { CorruptReplicaError, fromStored, toStored } from './codec.js';
 import type { StoredEntry } from './codec.js';
@@ -282,7 +282,7 @@ export class LmdbStore implements ReplicaStore {
 const ENTRIES_OPTIONS = { name: 'entries', encoding: 'msgpack', useRecords: false } as const;
 const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
 
-let lmdbOpen: (typeof import('lmdb'))['open'] | undefined;
+let lmdbOpen: typeof LmdbOpen | undefined;
 
 function openEnvironment(path: string): Environment {
   const open = lmdbOpen!;
