@@ -122,23 +122,21 @@ try {
       env,
       stdout: 'report',
     },
-    ...REPLICA_ROWS.map(
-      (r): Contender => ({
-        name: r.name,
-        argv: [
-          process.execPath,
-          '--expose-gc',
-          child,
-          ...childArgs,
-          '--keep',
-          r.keep,
-          '--store-dir',
-          join(directory.slapd.dir, `bench-${r.keep}`),
-        ],
-        env,
-        stdout: 'report',
-      }),
-    ),
+    ...REPLICA_ROWS.map((r): Contender => ({
+      name: r.name,
+      argv: [
+        process.execPath,
+        '--expose-gc',
+        child,
+        ...childArgs,
+        '--keep',
+        r.keep,
+        '--store-dir',
+        join(directory.slapd.dir, `bench-${r.keep}`),
+      ],
+      env,
+      stdout: 'report',
+    })),
     {
       // The protocol stream, as ldapsearch -E sync=ro prints it: the CLI's closest match to the reference.
       name: 'syncrepl-rx tail --messages --format ndjson',
@@ -286,7 +284,9 @@ try {
     if (!summary || !Number.isFinite(reference)) continue;
     const ratio = summary.wallMs.median / reference;
     const perEntry = median(
-      (results.samples.get(r.name) ?? []).map((x) => Number((x.report as { bytesPerEntry?: number } | undefined)?.bytesPerEntry)),
+      (results.samples.get(r.name) ?? []).map((x) =>
+        Number((x.report as { bytesPerEntry?: number } | undefined)?.bytesPerEntry),
+      ),
     );
     targetLines.push(
       `- ${r.name}: ${times(ratio)} ldapsearch -E sync=ro (${times((summary.innerMs?.median ?? NaN) / reference)} in-process); ` +
