@@ -215,6 +215,47 @@ describe('syncrepl-rx tail', () => {
     expect(text.trimEnd().split('\n').at(-1)).toMatch(/^ready/);
   });
 
+  test('a stdout reader that stalls pauses the LDAP socket, and everything still arrives', async () => {
+    const big = await startSlapd({ ldif: peopleLdif(5000) });
+    try {
+      const pw = join(big.dir, 'stall.pw');
+      await writeFile(pw, big.readerPassword, { mode: 0o600 });
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'tail',
+          '-H',
+          big.url,
+          '-D',
+          big.readerDN,
+          '-y',
+          pw,
+          '-b',
+          PEOPLE,
+          '--mode',
+          'refreshOnly',
+          '--format',
+          'ndjson',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout.pause(); // the reader stalls: the CLI must wait, not buffer everything
+      await new Promise((r) => setTimeout(r, 500));
+      expect(child.exitCode).toBe(null);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      const changes = lines(out);
+      expect(changes.filter((c) => c.type === 'add')).toHaveLength(5001);
+      expect(changes.at(-1)).toMatchObject({ type: 'ready' });
+    } finally {
+      await big.close();
+    }
+  });
+
   test('a refused bind exits 1 with a clear message and no password', async () => {
     const bad = join(s.dir, 'bad.pw');
     await writeFile(bad, 'Wrong-Secret-99', { mode: 0o600 });

@@ -2,11 +2,12 @@
  * syncrepl() against a real OpenLDAP slapd (mdb + syncprov) on a loopback port.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { firstValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, tap, toArray } from 'rxjs';
 import {
   BindError,
   ConnectionError,
   RefreshRequiredError,
+  FlowControl,
   SyncNotSupportedError,
   TlsError,
   fileCookieStore,
@@ -266,6 +267,29 @@ describe('refreshAndPersist', () => {
     } finally {
       rec.unsubscribe();
     }
+  });
+
+  test('a paused FlowControl stops reading the socket; resume reads on, and nothing is lost', async () => {
+    const s = await slapd({ ldif: peopleLdif(3000) });
+    const flow = new FlowControl();
+    let seen = 0;
+    const rec = record(
+      syncrepl(options(s, { mode: 'refreshOnly', flow })).pipe(
+        tap(() => {
+          if (++seen === 1) flow.pause();
+        }),
+      ),
+    );
+    await rec.until((items) => items.length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const whilePaused = rec.items.length;
+    // At most what one socket read had already brought in; the rest waits in the kernel and slapd.
+    expect(whilePaused).toBeLessThan(1000);
+    expect(rec.completed).toBe(false);
+    flow.resume();
+    await rec.ended();
+    expect(rec.items.filter(isEntry)).toHaveLength(3001);
+    expect(rec.items.at(-1)?.type).toBe('done');
   });
 
   test('unsubscribing abandons the search and unbinds: no search and no connection remain on the server', async () => {

@@ -19,6 +19,7 @@ export type {
 } from './sync/messages.js';
 export { getAttribute } from './sync/messages.js';
 export { fileCookieStore, memoryCookieStore } from './sync/cookie-store.js';
+export { FlowControl } from './sync/flow.js';
 export type { CookieStore } from './sync/cookie-store.js';
 export { BACKOFF_DEFAULTS, backoffDelay } from './sync/backoff.js';
 export type { BackoffOptions } from './sync/backoff.js';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { syncrepl, type SyncreplOptions } from '../sync/syncrepl.js';
 import { fileCookieStore } from '../sync/cookie-store.js';
+import { FlowControl } from '../sync/flow.js';
 import { SyncreplError } from '../errors.js';
 import type { Scope } from '../protocol/pdu.js';
 import { formatChange, formatMessage, type OutputFormat } from './format.js';
@@ -171,9 +172,17 @@ async function main(): Promise<void> {
         logger: { info: say, warn: say },
       })
     : undefined;
-  const connect = (cookie?: string) =>
-    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal });
+  // A slow reader of stdout (a pipe) pauses the LDAP socket instead of growing this process.
+  const flow = new FlowControl();
   const out = process.stdout;
+  const print = (text: string) => {
+    if (!out.write(text) && !flow.paused) {
+      flow.pause();
+      out.once('drain', () => flow.resume());
+    }
+  };
+  const connect = (cookie?: string) =>
+    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow });
   const done = async (code: number, error?: unknown) => {
     progress?.clear();
     if (error !== undefined) say(error instanceof SyncreplError ? error.message : String(error));
@@ -189,7 +198,7 @@ async function main(): Promise<void> {
       ...observer,
       next(message) {
         progress?.count(message.type, 'refreshDone' in message && message.refreshDone === true);
-        out.write(formatMessage(message, format));
+        print(formatMessage(message, format));
       },
     });
     return;
@@ -199,7 +208,7 @@ async function main(): Promise<void> {
     ...observer,
     next(change) {
       progress?.count(change.type, change.type === 'ready');
-      out.write(formatChange(change, format));
+      print(formatChange(change, format));
     },
   });
 }

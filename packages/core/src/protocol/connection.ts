@@ -285,6 +285,15 @@ export class LdapConnection {
     this.attach(this.socket);
   }
 
+  /** Stops reading the socket (TCP backpressure on the server) until `resume()`. */
+  pause(): void {
+    if (!this.closed) this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
   abandon(messageId: number): void {
     this.release(messageId);
     if (!this.closed) this.request((id) => encodeAbandon(id, messageId));

@@ -44,6 +44,7 @@ import {
 } from '../errors.js';
 import { BACKOFF_DEFAULTS, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { CookieStore } from './cookie-store.js';
+import type { FlowControl } from './flow.js';
 import type { SyncMessage } from './messages.js';
 
 export type SyncMode = 'refreshOnly' | 'refreshAndPersist';
@@ -100,6 +101,8 @@ export interface SyncreplOptions {
   reconnect?: boolean | Partial<BackoffOptions>;
   /** Graceful stop: let the refresh finish, then Cancel (RFC 3909) and complete. */
   stop?: AbortSignal;
+  /** Backpressure: while `flow` is paused, the socket is not read (see FlowControl). */
+  flow?: FlowControl;
   logger?: Logger;
   onStatus?: (status: SyncStatus) => void;
   /** For tests of the backoff: the random source of the jitter. */
@@ -279,8 +282,12 @@ class SyncSession {
       return 'complete';
     }
     this.conn = conn;
+    const unflow = o.flow?.observe((paused) => (paused ? conn.pause() : conn.resume()));
     const closed = new Promise<never>((_, reject) => {
-      conn.onClose = (err) => reject(err ?? new ProtocolError('the connection closed during the search'));
+      conn.onClose = (err) => {
+        unflow?.();
+        reject(err ?? new ProtocolError('the connection closed during the search'));
+      };
     });
     closed.catch(() => {});
     const bind = o.sasl
