@@ -83,12 +83,22 @@ export class EntryCodec {
     const slots: unknown[] = [0, entry.dn];
     for (const name of names) {
       const values = entry.attributes[name];
-      if (!Array.isArray(values) || !values.every(isAttributeValue)) {
-        throw new TypeError(
-          `Attribute ${JSON.stringify(name)} of ${entry.dn} must be an array of strings or Uint8Arrays.`,
-        );
+      if (!Array.isArray(values)) throw notValues(name, entry.dn);
+      if (values.length === 1) {
+        const v: unknown = values[0];
+        if (typeof v === 'string') slots.push(v);
+        else if (v instanceof Uint8Array) slots.push({ b: toBase64(v) });
+        else throw notValues(name, entry.dn);
+      } else {
+        const boxed = new Array<string | { b: string }>(values.length);
+        for (let i = 0; i < values.length; i++) {
+          const v: unknown = values[i];
+          if (typeof v === 'string') boxed[i] = v;
+          else if (v instanceof Uint8Array) boxed[i] = { b: toBase64(v) };
+          else throw notValues(name, entry.dn);
+        }
+        slots.push(boxed);
       }
-      slots.push(values.length === 1 ? box(values[0]!) : values.map(box));
     }
     // Names cannot contain NUL (RFC 4512 §2.5), so the joined list is a faithful key.
     const key = names.join('\u0000');
@@ -128,8 +138,10 @@ export class EntryCodec {
   }
 }
 
-function box(value: AttributeValue): string | { b: string } {
-  return typeof value === 'string' ? value : { b: toBase64(value) };
+function notValues(name: string, dn: string): TypeError {
+  return new TypeError(
+    `Attribute ${JSON.stringify(name)} of ${dn} must be an array of strings or Uint8Arrays.`,
+  );
 }
 
 function unbox(value: unknown, entryUUID: string): AttributeValue {

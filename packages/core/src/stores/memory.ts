@@ -67,9 +67,9 @@ export class MemoryStore implements ReplicaStore {
   commit(batch: ReplicaBatch): void {
     // Encode everything first: a value that cannot be encoded throws before anything changed,
     // so the batch stays all-or-nothing.
-    const encoded = new Map<string, string | null>();
+    const encoded: [string, string | null][] = [];
     for (const [entryUUID, entry] of batch.mutations)
-      encoded.set(entryUUID, entry === null ? null : this.#codec.encode(entry));
+      encoded.push([entryUUID, entry === null ? null : this.#codec.encode(entry)]);
     for (const [entryUUID, value] of encoded) {
       if (value === null) this.#entries.delete(entryUUID);
       else this.#entries.set(entryUUID, value);
