@@ -3,7 +3,7 @@
  * seed 004 rule by rule.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -438,6 +438,34 @@ describe('upstream', () => {
       expect(entries(r.events).map((e) => `${e.syncOp} ${e.body.id} ${String(e.body.status)}`)).toEqual([
         'modify sub000036 two',
       ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('corrupt stored state', () => {
+  test('a damaged change log is moved aside: the server starts, and old cookies get a reset', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'subman-damaged-'));
+    try {
+      const s = await subman({ storeDir: dir });
+      const first = await sse(`${s.base}${subscribers()}?subscribe=1`);
+      await first.until(ready);
+      const id = first.lastId()!;
+      first.close();
+      await s.stopServer();
+      await writeFile(join(dir, 'log', 'data.mdb'), Buffer.alloc(8192, 0x5a));
+      const warnings: string[] = [];
+      const again = await subman({
+        slapd: s.slapd,
+        storeDir: dir,
+        logger: { warn: (m) => warnings.push(m) },
+      });
+      expect(warnings.some((w) => w.includes('change log could not be opened'))).toBe(true);
+      const r = await sse(`${again.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': id });
+      await r.until(ready);
+      expect(r.events[0]!.event).toBe('reset');
+      expect(entries(r.events).filter((e) => e.syncOp === 'present')).toHaveLength(10);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -65,7 +65,7 @@ export { keepObjectClasses } from './operators/keepObjectClasses.js';
 export { pickAttributes } from './operators/pickAttributes.js';
 export { MemoryStore } from './stores/memory.js';
 export type { MemoryStoreInit } from './stores/memory.js';
-export { LmdbStore, LMDB_STORE_FORMAT } from './stores/lmdb.js';
+export { LmdbStore, LMDB_STORE_FORMAT, checkLmdbFile } from './stores/lmdb.js';
 export type { LmdbStoreOptions } from './stores/lmdb.js';
 export type { ReplicaStore, ReplicaBatch, ReplicaIdentity, ReplicaLogger } from './stores/store.js';
 export { ReplicaStoreBusyError } from './stores/store.js';

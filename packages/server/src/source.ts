@@ -9,10 +9,12 @@
  * get the changes after recovery. A fatal error (a refused bind, say) is retried slowly, so a
  * fixed directory brings the source back without a restart.
  */
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tap, type Subscription } from 'rxjs';
 import {
   LmdbStore,
+  checkLmdbFile,
   MemoryStore,
   replicateFrom,
   syncrepl,
@@ -88,12 +90,31 @@ export class Upstream {
       ? await LmdbStore.open(join(def.storeDir, 'replica'), { identity, logger: replicaLogger })
       : new MemoryStore();
     const resuming = this.store.cookie !== undefined;
-    this.log = await ChangeLog.open({
+    const logOptions = {
       capacity: def.logCapacity ?? 10_000,
       dir: def.storeDir ? join(def.storeDir, 'log') : undefined,
       // A replica that starts over starts a new history: old resume cookies get a reset.
       fresh: !resuming,
-    });
+    };
+    try {
+      // lmdb's native code can crash on a damaged file: check its header before opening it.
+      const damage = logOptions.dir ? checkLmdbFile(join(logOptions.dir, 'data.mdb')) : undefined;
+      if (damage) throw new Error(damage);
+      this.log = await ChangeLog.open(logOptions);
+    } catch (err) {
+      // A damaged change log costs resumes (they get a reset), never the source.
+      const aside = `${logOptions.dir}.damaged-${Date.now()}`;
+      this.logger.warn?.(
+        `source ${this.name}: the change log could not be opened (${err instanceof Error ? err.message : String(err)}); ` +
+          `moved it to ${aside} and started a new one: streams from before get a reset`,
+        { source: this.name },
+      );
+      if (logOptions.dir)
+        await rename(logOptions.dir, aside).catch(() =>
+          rm(logOptions.dir!, { recursive: true, force: true }),
+        );
+      this.log = await ChangeLog.open({ ...logOptions, fresh: true });
+    }
     // The first full load goes to the replica only: no stream can be behind it. A resumed
     // replica's catch-up is logged, so streams from before a restart resume through it.
     this.recording = resuming;
