@@ -444,6 +444,57 @@ describe('upstream', () => {
   });
 });
 
+describe('fan-out and observability', () => {
+  test('one upstream LDAP search serves every listing and stream; metrics report them', async () => {
+    const s = await subman();
+    const streams = await Promise.all(
+      [subscribers(), subscribers('example.net'), '/realm', '/subscriber', subscribers()].map((p) =>
+        sse(`${s.base}${p}?subscribe=1`),
+      ),
+    );
+    await Promise.all(streams.map((r) => r.until(ready)));
+    await getJson(`${s.base}${subscribers()}`);
+    // slapd sees one client connection (the server's), running one operation: the persistent search.
+    expect((await s.slapd.connections()).map((c) => c.opsExecuting)).toEqual([1]);
+
+    const resumed = await sse(`${s.base}${subscribers()}?subscribe=1`, {
+      'Last-Event-ID': streams[0]!.lastId()!,
+    });
+    await resumed.until(ready);
+    const metrics = await (await fetch(`${s.base}/metrics`)).text();
+    expect(metrics).toMatch(/syncrepl_rx_subscribers\{resource="subscriber"\} 4/);
+    expect(metrics).toMatch(/syncrepl_rx_events_sent_total\{resource="subscriber",event="present"\} 30/);
+    expect(metrics).toMatch(/syncrepl_rx_upstream_state\{source="subman",state="live"\} 1/);
+    expect(metrics).toMatch(/syncrepl_rx_resumes_total\{resource="subscriber",outcome="resumed"\} 1/);
+    expect(metrics).toMatch(/syncrepl_rx_upstream_last_cookie_timestamp_seconds\{source="subman"\} \d+/);
+  });
+
+  test('a refused upstream bind is logged without the password, and requests get 503', async () => {
+    const lines: string[] = [];
+    const log = (m: string, f?: Record<string, unknown>) => lines.push(`${m} ${JSON.stringify(f ?? {})}`);
+    const base = await subman();
+    const password = 'Definitely-Wrong-Pw-77';
+    const { createSubmanApp } = await import('../../examples/subman/src/app.js');
+    const { app, api } = createSubmanApp({
+      secret: 'test-secret-0123456789abcdef',
+      ldap: { url: base.slapd.url, bindDN: base.slapd.readerDN, password },
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      await waitUntil(() => lines.some((l) => l.includes('refused the bind')));
+      expect((await getJson(`${url}${subscribers()}`)).status).toBe(503);
+      expect(lines.join('\n')).not.toContain(password);
+    } finally {
+      await api.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('corrupt stored state', () => {
   test('a damaged change log is moved aside: the server starts, and old cookies get a reset', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'subman-damaged-'));
