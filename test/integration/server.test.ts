@@ -523,6 +523,44 @@ describe('corrupt stored state', () => {
   });
 });
 
+describe('SubMan: the 15 stream endpoints of seed 004', () => {
+  const endpoints = [
+    '/realm',
+    '/realm/example.org/subscriber',
+    '/group',
+    '/service',
+    '/service/internet/profile',
+    '/service/internet/profile/100M/policy',
+    '/client',
+    '/client/nas1/port',
+    '/client/nas1/port/ge-0-0-0/qinq',
+    '/client/nas1/port/ge-0-0-0/stag',
+    '/clientGroup',
+    '/accessDevice',
+    '/accessDevice/olt1/port',
+    '/accessDevice/olt1/port/ge-0-0-1/qinq',
+    '/accessDevice/olt1/port/ge-0-0-1/stag',
+  ];
+
+  test('each has a listing, items, and a stream whose replay equals the listing', async () => {
+    const s = await subman();
+    for (const path of endpoints) {
+      const listing = (await getJson(`${s.base}${path}`)).body as { id: string; _url: string }[];
+      expect(listing.length, path).toBeGreaterThan(0);
+      const item = await getJson(`${s.base}${listing[0]!._url}`);
+      expect(item.body, path).toEqual(listing[0]);
+      expect(listing[0]!._url).toBe(`${path}/${encodeURIComponent(listing[0]!.id)}`);
+      const r = await sse(`${s.base}${path}?subscribe=1`);
+      await r.until(ready);
+      expect(
+        [...rebuild(r.events).values()].sort((a, b) => a.id.localeCompare(b.id)),
+        path,
+      ).toEqual(listing);
+      r.close();
+    }
+  });
+});
+
 describe('REST', () => {
   test('items, 404, filter_* and 400 for an unknown filter; options are never mutated', async () => {
     const secret = 'frozen-secret-0123456789';

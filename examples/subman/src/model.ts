@@ -1,6 +1,6 @@
 /**
- * SubMan's resources (seed 004): 12 kinds of resource on 15 stream endpoints, all served from
- * one LDAP source (one syncrepl search over the whole SubMan subtree).
+ * SubMan's resources (seed 004): 12 kinds of resource on the 15 stream endpoints of the seed, plus
+ * `/subscriber` (every realm's subscribers), all served from one LDAP source (one syncrepl search).
  *
  * The directory tree (suffix dc=subman,dc=example):
  *
