@@ -41,7 +41,7 @@ present() {
       ;;
     chromium) [ -x /usr/bin/chromium ] ;;
     # the Debian package serves the system python, whatever python3 comes first on PATH
-    python-ldap) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ldap' >/dev/null 2>&1 ;;
+    python-ldap) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ldap.syncrepl' >/dev/null 2>&1 ;;
   esac
 }
 
