@@ -8,6 +8,8 @@ import {
   MalformedBerError,
   ProtocolError,
   TimeoutError,
+  TlsError,
+  InvalidOptionsError,
   memoryCookieStore,
   syncrepl,
   type SyncMessage,
@@ -140,4 +142,34 @@ test('a cookie that would move a serverID CSN backwards is never passed on or st
   expect(messages.some((m) => 'cookie' in m && m.cookie !== undefined)).toBe(false);
   await new Promise((r) => setTimeout(r, 20));
   expect(store.cookie).toBe(newer);
+});
+
+test('a 2 GiB length header split over two reads is refused at once', async () => {
+  const r = await against(
+    (req) => (req.tag === 0x60 ? Buffer.from([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01]) : undefined),
+    2,
+  );
+  expect(r.error).toBeInstanceOf(MalformedBerError);
+});
+
+test('a refused StartTLS is a TlsError and leaves no socket behind', async () => {
+  const server = await fakeServer((req) =>
+    req.tag === 0x77 ? message(req.id, tlv(0x78, int(0x0a, 52), tlv(0x04), tlv(0x04))) : undefined,
+  );
+  close = server.close;
+  const err = await firstValueFrom(
+    syncrepl({ url: server.url, base: 'dc=x', startTLS: true, timeout: 2000 }).pipe(toArray()),
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(TlsError);
+  for (let i = 0; i < 100 && server.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(server.connections()).toBe(0);
+});
+
+test('credentials put in an LDAP URL never appear in the error', async () => {
+  const err = await firstValueFrom(
+    syncrepl({ url: 'ldap://cn=admin:Sup3r-Secret@ldap.example.com', base: 'dc=x' }),
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(InvalidOptionsError);
+  expect((err as Error).message).not.toContain('Sup3r-Secret');
+  expect((err as Error).message).toContain('***@');
 });

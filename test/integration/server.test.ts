@@ -387,6 +387,89 @@ describe('authorization', () => {
   });
 });
 
+describe('authorization without a scope, and resource callbacks that throw', () => {
+  test('a filter returned without a scope is never shared with another view', async () => {
+    const s = await subman({
+      authorize: (req) =>
+        req.get('X-User') === 'bob'
+          ? { allow: true, filter: (e) => e.attributes.submanStatus?.[0] === 'active' } // no scope
+          : { allow: true },
+    });
+    const all = (await getJson(`${s.base}${subscribers()}`)).body as { id: string; status: string }[];
+    const hidden = all.find((b) => b.status !== 'active')!;
+    const bob = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'X-User': 'bob' });
+    const admin = await sse(`${s.base}${subscribers()}?subscribe=1`, { 'X-User': 'admin' });
+    await Promise.all([bob.until(ready), admin.until(ready)]);
+    const marks = [bob.events.length, admin.events.length] as const;
+    await s.slapd.modify(
+      `dn: ${subscriberDn(REALM, hidden.id)}\nchangetype: modify\nreplace: cn\ncn: Not For Bob\n-`,
+    );
+    await admin.until((ev) => after(ev, marks[1]).length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(entries(after(admin.events, marks[1])).map((e) => e.body.id)).toEqual([hidden.id]);
+    expect(entries(after(bob.events, marks[0]))).toEqual([]);
+  });
+
+  test('a resource whose body() throws for one entry leaves that entry out; the server lives on', async () => {
+    const s = await subman();
+    const errors: string[] = [];
+    const { syncreplResources } = await import('@syncrepl-rx/server');
+    const { resources } = await import('../../examples/subman/src/model.js');
+    const fragile = resources.map((r) =>
+      r.name === 'subscriber'
+        ? {
+            ...r,
+            body: (e: Parameters<typeof r.body>[0]) => {
+              if (e.attributes.cn?.[0] === 'BOOM') throw new Error('mapping failed');
+              return r.body(e);
+            },
+          }
+        : r,
+    );
+    const api = syncreplResources({
+      secret: 'test-secret-0123456789abcdef',
+      sources: {
+        subman: {
+          url: s.slapd.url,
+          bindDN: s.slapd.readerDN,
+          password: s.slapd.readerPassword,
+          base: 'dc=subman,dc=example',
+        },
+      },
+      resources: fragile,
+      logger: { error: (m) => errors.push(m) },
+    });
+    const { default: express } = await import('express');
+    const app = express().use(api);
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      await api.ready();
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}${subscribers()}`;
+      const r = await sse(`${url}?subscribe=1`);
+      await r.until(ready);
+      const mark = r.events.length;
+      await s.slapd.modify(
+        `dn: ${subscriberDn(REALM, 'sub000000')}\nchangetype: modify\nreplace: cn\ncn: BOOM\n-`,
+      );
+      await modifyStatus(s, 'sub000004', 'still-alive');
+      await r.until((ev) => entries(after(ev, mark)).some((e) => e.body.status === 'still-alive'));
+      // The entry that cannot be mapped left this resource (a delete), and the failure was logged.
+      expect(entries(after(r.events, mark)).map((e) => `${e.syncOp} ${e.body.id}`)).toEqual([
+        'delete sub000000',
+        'modify sub000004',
+      ]);
+      expect(errors.some((e) => e.includes('mapping failed'))).toBe(true);
+      const listing = (await getJson(url)).body as { id: string }[];
+      expect(listing.map((b) => b.id)).not.toContain('sub000000');
+    } finally {
+      await api.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('upstream', () => {
   test('before the first ready, listings and streams get 503 with Retry-After', async () => {
     const s = await subman({ waitReady: false });

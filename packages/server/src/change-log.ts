@@ -35,6 +35,8 @@ export interface ChangeLogOptions {
 }
 
 const META_INSTANCE = 'instance';
+/** Set by a clean close, cleared on open: without it, the last run crashed (see `open`). */
+const META_CLEAN = 'clean';
 const FORMAT = 1;
 
 export class ChangeLog {
@@ -47,7 +49,11 @@ export class ChangeLog {
     readonly capacity: number,
     records: LogRecord[],
     startSeq: number,
-    private readonly db?: { root: RootDatabase; log: Database<LogRecord, number> },
+    private readonly db?: {
+      root: RootDatabase;
+      log: Database<LogRecord, number>;
+      meta: Database<unknown, string>;
+    },
   ) {
     this.ring = new Array<LogRecord | undefined>(capacity);
     this.lastSeq = startSeq;
@@ -63,11 +69,16 @@ export class ChangeLog {
     const log = root.openDB<LogRecord, number>({ name: 'log', keyEncoding: 'uint32' });
     const meta = root.openDB<unknown, string>({ name: 'meta' });
     const stored = meta.get(META_INSTANCE) as { id?: unknown; format?: unknown } | undefined;
-    if (options.fresh || !stored || typeof stored.id !== 'string' || stored.format !== FORMAT) {
+    // After a crash, the log's asynchronous writes and the replica's may have landed in any
+    // order: records clients already saw can be missing and their sequence numbers reused for
+    // other changes. Only a log closed cleanly keeps its history; otherwise old cookies reset.
+    const clean = meta.get(META_CLEAN) === true;
+    await meta.put(META_CLEAN, false);
+    if (options.fresh || !clean || !stored || typeof stored.id !== 'string' || stored.format !== FORMAT) {
       await log.clearAsync();
       const id = newInstance();
       await meta.put(META_INSTANCE, { id, format: FORMAT });
-      return new ChangeLog(id, capacity, [], 0, { root, log });
+      return new ChangeLog(id, capacity, [], 0, { root, log, meta });
     }
     const records: LogRecord[] = [];
     let last = 0;
@@ -76,7 +87,7 @@ export class ChangeLog {
       if (isRecord(value)) records.push(value);
     }
     const start = records.length > 0 ? records[0]!.seq - 1 : last;
-    return new ChangeLog(stored.id, capacity, records, start, { root, log });
+    return new ChangeLog(stored.id, capacity, records, start, { root, log, meta });
   }
 
   /** The sequence number of the newest change (0: none yet). */
@@ -113,20 +124,24 @@ export class ChangeLog {
 
   /**
    * The sequence number after which a stream that had reached LDAP cookie `ldap` continues, for
-   * a cookie minted by another instance. Only an exact match is trusted: a change recorded with
-   * that very cookie. Undefined when there is none (the caller then resets).
+   * a cookie minted by another instance. Only an exact, unambiguous match is trusted: one change
+   * recorded with that very cookie. Undefined otherwise (the caller then resets).
    */
   seqOfLdapCookie(ldap: string): number | undefined {
+    let found: number | undefined;
     for (let seq = this.lastSeq; seq >= this.firstSeq; seq--) {
-      if (this.ring[seq % this.capacity]?.ldap === ldap) return seq;
+      if (this.ring[seq % this.capacity]?.ldap !== ldap) continue;
+      if (found !== undefined) return undefined;
+      found = seq;
     }
-    return undefined;
+    return found;
   }
 
-  /** Waits for pending writes and closes the database. */
+  /** Waits for pending writes, marks the log as closed cleanly, and closes the database. */
   async close(): Promise<void> {
     if (!this.db) return;
     await this.db.root.flushed;
+    await this.db.meta.put(META_CLEAN, true);
     await this.db.root.close();
   }
 

@@ -7,6 +7,7 @@
  * app.use(api);
  * app.get('/metrics', api.metricsHandler);
  */
+import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { HttpError } from './errors.js';
 import { Metrics, type ResumeOutcome } from './metrics.js';
@@ -78,7 +79,12 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
   const indexes = new Map<Upstream, ResourceIndex[]>();
 
   for (const def of opts.resources) {
-    const resource = new CompiledResource(def);
+    const resource = new CompiledResource(def, (entry, err) =>
+      opts.logger.error?.(
+        `resource ${def.name}: its mapping failed for ${entry.dn} (${err instanceof Error ? err.message : String(err)}); the entry is left out`,
+        { resource: def.name },
+      ),
+    );
     const upstream = upstreams.get(def.source)!;
     const sourcePrint = sourcePrints.get(def.source)!;
     const index = new ResourceIndex(resource, upstream);
@@ -122,7 +128,15 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
         params,
         filters,
         ...(authorization.scope !== undefined || authorization.filter
-          ? { authorization: { scope: authorization.scope ?? '', allows: authorization.filter } }
+          ? {
+              authorization: {
+                // A filter must be named by its scope to be shared (frames, resumes) between
+                // requests. Unnamed, it is this request's alone: it shares nothing, and a
+                // resume under it gets a reset rather than someone else's view.
+                scope: authorization.scope ?? (authorization.filter ? `unnamed:${randomUUID()}` : ''),
+                allows: authorization.filter,
+              },
+            }
           : {}),
       });
     };

@@ -63,7 +63,11 @@ export class CompiledResource {
   // Entries are immutable objects: what an entry maps to is computed once, whoever asks.
   private readonly cache = new WeakMap<Entry, Mapped | null>();
 
-  constructor(readonly def: ResourceDefinition) {
+  constructor(
+    readonly def: ResourceDefinition,
+    /** Told when a callback of the definition throws; the entry is then not part of the resource. */
+    private readonly onError: (entry: Entry, error: unknown) => void = () => {},
+  ) {
     if (!def.path.startsWith('/')) throw new TypeError(`resource ${def.name}: path must start with /`);
     this.itemPath = `${def.path.replace(/\/$/, '')}/:id`;
     this.segments = def.path
@@ -99,6 +103,17 @@ export class CompiledResource {
   }
 
   private compute(entry: Entry): Mapped | undefined {
+    // A declaration's callbacks run on every change of the source: one that throws must cost
+    // that entry, never the process or the other resources (DESIGN.md invariant 7).
+    try {
+      return this.mapEntry(entry);
+    } catch (err) {
+      this.onError(entry, err);
+      return undefined;
+    }
+  }
+
+  private mapEntry(entry: Entry): Mapped | undefined {
     if (!this.def.match(entry)) return undefined;
     const id = this.def.id(entry);
     if (id === undefined || id === '') return undefined;

@@ -58,7 +58,8 @@ export class Upstream {
   lastCookieAt: number | undefined;
   store!: ReplicaStore;
   log!: ChangeLog;
-  private lastCookie: string | undefined;
+  /** The cookie of the entry message being replicated, if it had its own. */
+  private messageCookie: string | undefined;
   private subscription: Subscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private recording = false;
@@ -134,10 +135,13 @@ export class Upstream {
         onStatus: (s) => this.onStatus(s),
       }).pipe(
         tap((m) => {
-          if ('cookie' in m && m.cookie !== undefined) {
-            this.lastCookie = m.cookie;
-            this.lastCookieAt = Date.now();
-          }
+          if ('cookie' in m && m.cookie !== undefined) this.lastCookieAt = Date.now();
+          // A change is tagged with an LDAP position only when its own message carried one (the
+          // persist stage): refresh-stage entries carry none, and the position before them does
+          // not cover them, so another instance could not resume there exactly.
+          const entry =
+            m.type === 'add' || m.type === 'modify' || m.type === 'delete' || m.type === 'present';
+          this.messageCookie = entry ? m.cookie : undefined;
         }),
       ),
     ).subscribe({
@@ -188,9 +192,9 @@ export class Upstream {
             : change.type === 'delete'
               ? {}
               : { new: change.new }),
-          ...(this.lastCookie === undefined ? {} : { ldap: this.lastCookie }),
+          ...(this.messageCookie === undefined ? {} : { ldap: this.messageCookie }),
         });
-        for (const l of this.changeListeners) l(record);
+        for (const l of this.changeListeners) this.notify(l, record);
       }
     }
   }
@@ -198,7 +202,21 @@ export class Upstream {
   private setState(state: UpstreamState): void {
     if (this.state === state) return;
     this.state = state;
-    for (const l of this.stateListeners) l(state);
+    for (const l of this.stateListeners) this.notify(l, state);
+  }
+
+  /** Listeners run inside the RxJS pipeline: a throw there would end the process, so it is logged. */
+  private notify<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (err) {
+      this.logger.error?.(
+        `source ${this.name}: a listener failed: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          source: this.name,
+        },
+      );
+    }
   }
 
   on<E extends keyof UpstreamEvents>(event: E, listener: UpstreamEvents[E]): () => void {

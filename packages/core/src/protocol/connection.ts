@@ -40,17 +40,21 @@ export interface LdapUrl {
 
 /** Parses `ldap://host[:port]` or `ldaps://host[:port]` (RFC 4516; DN and extensions are ignored). */
 export function parseLdapUrl(url: string): LdapUrl {
-  const m = /^(ldaps?):\/\/(\[[0-9a-fA-F:.]+\]|[^:/?]*)(?::(\d+))?(?:\/.*)?$/.exec(url);
-  if (!m)
+  // No userinfo: credentials go in bindDN/password, never in a URL that ends up in messages.
+  const m = /^(ldaps?):\/\/(\[[0-9a-fA-F:.]+\]|[^:/?@]*)(?::(\d+))?(?:\/.*)?$/.exec(url);
+  if (!m) {
+    // Never echo credentials someone put in the URL (ldap://user:password@host).
+    const shown = url.replace(/\/\/[^/]*@/, '//***@');
     throw new InvalidOptionsError(
-      `Unsupported LDAP URL ${JSON.stringify(url)}: use ldap://host:port or ldaps://host:port.`,
+      `Unsupported LDAP URL ${JSON.stringify(shown)}: use ldap://host:port or ldaps://host:port, ` +
+        'with the bind DN and password as options.',
     );
+  }
   const secure = m[1] === 'ldaps';
   const rawHost = m[2] || 'localhost';
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   const port = m[3] ? Number(m[3]) : secure ? 636 : 389;
-  if (!(port > 0 && port < 65536))
-    throw new InvalidOptionsError(`Invalid port in LDAP URL ${JSON.stringify(url)}.`);
+  if (!(port > 0 && port < 65536)) throw new InvalidOptionsError(`Invalid port ${port} in an LDAP URL.`);
   return { secure, host, port, endpoint: `${rawHost}:${port}` };
 }
 
@@ -110,9 +114,14 @@ export class LdapConnection {
     );
     const conn = new LdapConnection(socket, endpoint, opts.decode);
     if (opts.startTLS && !url.secure) {
-      await withTimeout(conn.startTls(tlsOptions), opts.timeout, endpoint, 'starting TLS', () =>
-        conn.destroy(),
-      );
+      try {
+        await withTimeout(conn.startTls(tlsOptions), opts.timeout, endpoint, 'starting TLS', () =>
+          conn.destroy(),
+        );
+      } catch (err) {
+        conn.destroy(); // refused or failed: leave no socket behind
+        throw err;
+      }
     }
     return conn;
   }
@@ -155,6 +164,9 @@ export class LdapConnection {
           const head = Buffer.concat(this.chunks, this.buffered);
           this.chunks = [head];
           this.needed = elementLength(head, 0);
+          if (this.needed > MAX_MESSAGE_BYTES) {
+            throw new MalformedBerError(`a message announces ${this.needed} bytes`, 0);
+          }
         }
         // A large entry split over many chunks is joined once, when it is complete.
         if (this.needed < 0 || this.buffered < this.needed) return;
@@ -175,6 +187,9 @@ export class LdapConnection {
         this.chunks = [rest];
         this.buffered = rest.length;
         this.needed = elementLength(rest, 0);
+        if (this.needed > MAX_MESSAGE_BYTES) {
+          throw new MalformedBerError(`a message announces ${this.needed} bytes`, offset);
+        }
       } else {
         this.chunks = [];
         this.buffered = 0;
