@@ -2,7 +2,7 @@
  * The lean LDAP response decoder (packages/core/src/protocol/pdu.ts) on hand-built bytes.
  */
 import { describe, expect, test } from 'vitest';
-import { decodeMessage } from '../../packages/core/src/protocol/pdu.js';
+import { decodeEntryRecord, decodeMessage } from '../../packages/core/src/protocol/pdu.js';
 import { MalformedBerError } from '../../packages/core/src/errors.js';
 import { searchEntry, syncStateControl } from '../fixtures/fake-ldap.js';
 
@@ -58,6 +58,56 @@ describe('SearchResultEntry', () => {
   test('a truncated entry is a MalformedBerError', () => {
     const bytes = searchEntry(1, 'cn=a', { cn: ['x'] }, syncStateControl(1, UUID));
     expect(() => decode(bytes.subarray(0, bytes.length - 5))).toThrow(MalformedBerError);
+  });
+});
+
+describe('SearchResultEntry as a record (DecodeOptions.records)', () => {
+  const asRecord = (bytes: Buffer, binary: string[] = []) =>
+    decodeMessage(bytes, 0, bytes.length, { binaryAttributes: new Set(binary), records: true });
+
+  test('the record decodes to exactly the entry the full decoder gives, without knowing the options', () => {
+    const bad = Buffer.from([0xc3, 0x28, 0xff]);
+    const attrs = {
+      cn: ['Zoë', 'x'.repeat(300)],
+      CN: ['merged'],
+      blob: [bad],
+      photo: [Buffer.from('abc')],
+      empty: [],
+    };
+    for (const binary of [[], ['photo'], ['photo', 'cn']]) {
+      const bytes = searchEntry(1, 'cn=é', attrs, syncStateControl(1, UUID));
+      const full = decode(bytes, binary);
+      const recorded = asRecord(bytes, binary);
+      if (full.kind !== 'searchEntry' || recorded.kind !== 'searchEntry') throw new Error('not entries');
+      expect(recorded.attributes).toBeUndefined();
+      expect(recorded.dn).toBe('cn=é');
+      const back = decodeEntryRecord(Buffer.from(recorded.record!, 'latin1'));
+      expect(back).toEqual({ dn: full.dn, attributes: full.attributes });
+    }
+  });
+
+  test('without the binary declaration, the record is the wire bytes themselves', () => {
+    const bytes = searchEntry(1, 'cn=a', { cn: ['x'] }, syncStateControl(1, UUID));
+    const recorded = asRecord(bytes);
+    if (recorded.kind !== 'searchEntry') throw new Error('not an entry');
+    expect(bytes.includes(Buffer.from(recorded.record!, 'latin1'))).toBe(true);
+  });
+
+  test('an entry without attributes has no record, and decoded (empty) attributes', () => {
+    const recorded = asRecord(searchEntry(1, 'cn=a', {}, syncStateControl(1, UUID)));
+    if (recorded.kind !== 'searchEntry') throw new Error('not an entry');
+    expect(recorded.record).toBeUndefined();
+    expect(recorded.attributes).toEqual({});
+  });
+
+  test('malformed entries are refused as the full decoder refuses them', () => {
+    const bytes = searchEntry(1, 'cn=a', { cn: ['x'], sn: ['y'] }, syncStateControl(1, UUID));
+    expect(() => asRecord(bytes.subarray(0, bytes.length - 5))).toThrow(MalformedBerError);
+    // A value that is not an OCTET STRING.
+    const forged = Buffer.from(bytes);
+    forged[forged.indexOf(Buffer.from([0x04, 0x01, 0x79]))] = 0x02;
+    expect(() => asRecord(forged)).toThrow(MalformedBerError);
+    expect(() => decode(forged)).toThrow(MalformedBerError);
   });
 });
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../packages/core/src/replica/changes.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
-import { CorruptReplicaError, EntryCodec } from '../../packages/core/src/stores/codec.js';
+import {
+  CorruptReplicaError,
+  decodeRecord,
+  encodeEntryRecord,
+  recordEntry,
+} from '../../packages/core/src/stores/codec.js';
 
 const U1 = 'aaaaaaaa-0000-4000-8000-000000000001';
 const U2 = 'bbbbbbbb-0000-4000-8000-000000000002';
@@ -65,39 +70,89 @@ describe('MemoryStore', () => {
   });
 });
 
-describe('EntryCodec (the in-memory form)', () => {
-  it('round-trips single values, several values, bytes, and empty attributes', () => {
-    const codec = new EntryCodec();
+describe('entry records (the stored form)', () => {
+  it('round-trip single values, several values, bytes, text that is not ASCII, and empty attributes', () => {
     const odd: Entry = {
-      dn: 'cn=odd',
-      attributes: { empty: [], one: ['x'], bytes: [photo, 'text'], ['__proto__']: ['p'] },
+      dn: 'cn=odd,dc=x',
+      attributes: {
+        empty: [],
+        one: ['x'],
+        // Bytes stay bytes even when they are valid UTF-8; text stays text.
+        bytes: [photo, new Uint8Array(Buffer.from('abc')), 'text'],
+        ['__proto__']: ['p'],
+        unicode: ['Grüße, 世界 🌍'],
+      },
     };
-    expect(codec.decode(codec.encode(ann), U1)).toEqual(ann);
-    const back = codec.decode(codec.encode(odd), U2);
+    expect(decodeRecord(encodeEntryRecord(ann), U1)).toEqual(ann);
+    const back = decodeRecord(encodeEntryRecord(odd), U2);
     expect(back).toEqual(odd);
+    expect(back.attributes.bytes![1]).toBeInstanceOf(Uint8Array);
     expect(Object.getOwnPropertyDescriptor(back.attributes, '__proto__')?.value).toEqual(['p']);
   });
 
-  it('refuses what it did not write', () => {
-    const codec = new EntryCodec();
-    codec.encode(bob);
-    expect(() => codec.decode('not json', U1)).toThrow(CorruptReplicaError);
-    expect(() => codec.decode('{"dn":"x"}', U1)).toThrow(CorruptReplicaError);
-    expect(() => codec.decode('[7,"x","a"]', U1)).toThrow(CorruptReplicaError); // unknown shape
-    expect(() => codec.decode('[0,"x",1]', U1)).toThrow(CorruptReplicaError); // not a value
-    expect(() => codec.decode('[0,"x"]', U1)).toThrow(CorruptReplicaError); // missing slot
+  it('use every BER length form, up to values of megabytes', () => {
+    const sizes = [0, 127, 128, 255, 256, 65535, 65536, 3_000_000];
+    const entry: Entry = {
+      dn: `cn=${'d'.repeat(300)},dc=x`,
+      attributes: Object.fromEntries(
+        sizes.map((n) => [`a${n}`, ['v'.repeat(n), new Uint8Array(n).fill(0xfe)]]),
+      ),
+    };
+    const back = decodeRecord(encodeEntryRecord(entry), U1);
+    expect(back).toEqual(entry);
   });
 
-  it('stores attribute names once per shape, not once per entry', () => {
-    const codec = new EntryCodec();
-    const entry = (i: number): Entry => ({
-      dn: `uid=user${i},ou=people,dc=example,dc=com`,
-      attributes: { objectClass: ['inetOrgPerson'], uid: [`user${i}`], telephoneNumber: [`+1 555 ${i}`] },
-    });
-    codec.encode(entry(0));
-    const text = codec.encode(entry(1));
-    expect(text).not.toContain('telephoneNumber');
-    const payload = entry(1).dn.length + 'inetOrgPersonuser1+1 555 1'.length;
-    expect(text.length).toBeLessThan(payload + 20);
+  it('are one byte per character, about the size of the values', () => {
+    const entry: Entry = {
+      dn: 'uid=user1,ou=people,dc=example,dc=com',
+      attributes: { objectClass: ['inetOrgPerson'], uid: ['user1'], telephoneNumber: ['+1 555 1'] },
+    };
+    const record = encodeEntryRecord(entry);
+    expect(record).toMatch(/^[\u0000-\u00ff]*$/);
+    const payload = entry.dn.length + 'objectClassinetOrgPersonuiduser1telephoneNumber+1 555 1'.length;
+    expect(record.length).toBeLessThan(payload + 30);
+  });
+
+  it('refuse what is not a record, with CorruptReplicaError', () => {
+    const good = encodeEntryRecord(bob);
+    expect(() => decodeRecord('not a record', U1)).toThrow(CorruptReplicaError);
+    expect(() => decodeRecord(good.slice(0, -1), U1)).toThrow(CorruptReplicaError); // cut short
+    expect(() => decodeRecord(`${good}\u0004\u0000`, U1)).toThrow(CorruptReplicaError); // trailing element
+    expect(() => decodeRecord(good.replace('\u0031', '\u0030'), U1)).toThrow(CorruptReplicaError); // SET → SEQUENCE
+    expect(() => decodeRecord('', U1)).toThrow(
+      /entry aaaaaaaa-0000-4000-8000-000000000001 is not a readable record/,
+    );
+  });
+
+  it('refuse to encode what is not an entry', () => {
+    expect(() => encodeEntryRecord({ dn: 7, attributes: {} } as unknown as Entry)).toThrow(TypeError);
+    expect(() => encodeEntryRecord({ dn: 'x', attributes: { cn: 'x' } } as unknown as Entry)).toThrow(
+      TypeError,
+    );
+    expect(() => encodeEntryRecord({ dn: 'x', attributes: { cn: [null] } } as unknown as Entry)).toThrow(
+      TypeError,
+    );
+  });
+
+  it('give entries whose attributes decode on first read and behave as plain data', () => {
+    const entry = recordEntry(encodeEntryRecord(ann), U1);
+    expect(entry.dn).toBe(ann.dn);
+    expect(Object.keys(entry)).toEqual(['dn', 'attributes']);
+    expect(entry).toEqual(ann);
+    expect({ ...entry }).toEqual(ann);
+    expect(JSON.parse(JSON.stringify(entry))).toEqual(JSON.parse(JSON.stringify(ann)));
+    expect(structuredClone(entry)).toEqual(ann);
+    // Decoded once, then the same object; assignable like a plain property.
+    expect(entry.attributes).toBe(entry.attributes);
+    entry.attributes = { cn: ['replaced'] };
+    expect(entry.attributes).toEqual({ cn: ['replaced'] });
+  });
+
+  it('decode nothing until asked: a damaged record fails only when its attributes are read', () => {
+    const record = encodeEntryRecord(bob);
+    const damaged = record.slice(0, -1);
+    const entry = recordEntry(damaged, U1);
+    expect(entry.dn).toBe(bob.dn);
+    expect(() => entry.attributes).toThrow(CorruptReplicaError);
   });
 });

@@ -59,8 +59,13 @@ export type LdapResponse =
       kind: 'searchEntry';
       messageId: number;
       dn: string;
-      attributes: Attributes;
+      /**
+       * The attributes, decoded. With `DecodeOptions.records`, an entry that has attributes comes
+       * as its `record` instead (checked, not decoded: see `scanEntry`).
+       */
+      attributes: Attributes | undefined;
       controls: ResponseControl[];
+      record?: string;
     }
   | { kind: 'searchReference'; messageId: number }
   | { kind: 'searchDone'; messageId: number; result: LdapResult; controls: ResponseControl[] }
@@ -170,6 +175,8 @@ export function encodeExtended(messageId: number, oid: string, value?: Uint8Arra
 export interface DecodeOptions {
   /** Lower-cased attribute names whose values always come as bytes. */
   binaryAttributes: ReadonlySet<string>;
+  /** Return entries with attributes as records (`scanEntry`) rather than decoded. */
+  records?: boolean;
 }
 
 /** Decodes one complete LDAPMessage occupying buf[start, end). */
@@ -186,7 +193,13 @@ export function decodeMessage(buf: Buffer, start: number, end: number, opts: Dec
   const body = new BerReader(buf, op.start, op.end);
   switch (op.tag) {
     case TAG.searchResEntry: {
-      const { dn, attributes } = readEntry(body, opts);
+      if (opts.records) {
+        const { dn, record } = scanEntry(body, opts.binaryAttributes);
+        if (record !== undefined)
+          return { kind: 'searchEntry', messageId, dn, attributes: undefined, controls, record };
+        return { kind: 'searchEntry', messageId, dn, attributes: {}, controls };
+      }
+      const { dn, attributes } = readEntry(body, opts.binaryAttributes);
       return { kind: 'searchEntry', messageId, dn, attributes, controls };
     }
     case TAG.searchResDone:
@@ -288,7 +301,21 @@ let overflow: AttributeName | undefined;
 // Lower-case names of the current entry's attributes (decoding is not re-entrant).
 const entryLowers: string[] = [];
 
-function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes: Attributes } {
+/** The tag of a value that is bytes, in a record (a wire value is always an OCTET STRING). */
+const RECORD_BYTES = 0x80;
+
+/**
+ * Reads a SearchResultEntry's content (objectName, PartialAttributeList), or a record.
+ *
+ * - From the wire (`binary` given): a value is bytes when its attribute is in `binary`, or when it
+ *   is not UTF-8; otherwise it is text.
+ * - From a record (`binary` undefined): a value tagged [0] is bytes; an OCTET STRING follows the
+ *   wire's rule for an attribute not in `binary`.
+ */
+function readEntry(
+  r: BerReader,
+  binary: ReadonlySet<string> | undefined,
+): { dn: string; attributes: Attributes } {
   const dn = r.readString(OCTET_STRING, 'objectName');
   const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
   const attributes: Attributes = {};
@@ -297,14 +324,8 @@ function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes:
   let hint = 0;
   while (r.pos < listEnd) {
     const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
-    const [ns, ne] = r.readRaw(OCTET_STRING, 'attribute type');
-    const at = attributeName(buf, ns, ne, hint);
-    const an = at < 0 ? overflow! : names[at]!;
-    if (at >= 0) hint = at + 1;
-    if (an.binaryFor !== opts.binaryAttributes) {
-      an.binary = opts.binaryAttributes.has(an.lower) || an.lower.endsWith(';binary');
-      an.binaryFor = opts.binaryAttributes;
-    }
+    const an = nameAt(r, hint, binary);
+    hint = lastName + 1;
     const valsEnd = r.enter(SET, 'attribute values');
     // LDAP names are case-insensitive (RFC 4512 §2.5): a repeated name, in whatever spelling,
     // merges into the first one's values.
@@ -322,8 +343,10 @@ function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes:
       }
     }
     while (r.pos < valsEnd) {
-      const [s, e] = r.readRaw(OCTET_STRING, 'attribute value');
-      const value = decodeValue(buf, s, e, an.binary);
+      const bytes = binary === undefined ? buf[r.pos] === RECORD_BYTES : an.binary;
+      const e = r.enter(binary === undefined && bytes ? RECORD_BYTES : OCTET_STRING, 'attribute value');
+      const value = decodeValue(buf, r.pos, e, bytes);
+      r.pos = e;
       if (values === undefined) setOwn(attributes, an.name, (values = [value]));
       else values.push(value);
     }
@@ -336,6 +359,22 @@ function readEntry(r: BerReader, opts: DecodeOptions): { dn: string; attributes:
   return { dn, attributes };
 }
 
+/** The index in `names` of the last name `nameAt` found (-1: past the bound). */
+let lastName = -1;
+
+/** Reads an attribute description and returns its cached spelling, `binary` worked out. */
+function nameAt(r: BerReader, hint: number, binary: ReadonlySet<string> | undefined): AttributeName {
+  const e = r.enter(OCTET_STRING, 'attribute type');
+  lastName = attributeName(r.buf, r.pos, e, hint);
+  r.pos = e;
+  const an = lastName < 0 ? overflow! : names[lastName]!;
+  if (binary !== undefined && an.binaryFor !== binary) {
+    an.binary = binary.has(an.lower) || an.lower.endsWith(';binary');
+    an.binaryFor = binary;
+  }
+  return an;
+}
+
 /**
  * Text when the bytes are valid UTF-8 (ASCII checked first: the fast, common path), else an
  * exact copy of the bytes. Never a lossy decode.
@@ -344,8 +383,77 @@ function decodeValue(buf: Buffer, s: number, e: number, binary: boolean): Attrib
   if (!binary) {
     let i = s;
     while (i < e && buf[i]! < 0x80) i++;
-    if (i === e) return buf.toString('latin1', s, e);
-    if (isUtf8(buf.subarray(s, e))) return buf.toString('utf8', s, e);
+    if (i === e) return latin1(buf, s, e);
+    if (isUtf8(buf.subarray(s, e))) return utf8(buf, s, e);
   }
   return new Uint8Array(buf.subarray(s, e));
+}
+
+// ---------------------------------------------------------------- entry records
+
+/**
+ * Checks a SearchResultEntry's content as `readEntry` would, without decoding any value, and
+ * returns its DN and record; an entry without attributes has no record.
+ *
+ * A record is that content exactly as the server sent it, except that the values of attributes
+ * in `binary` are tagged [0] (0x80) instead of OCTET STRING, so `decodeEntryRecord` gives the
+ * entry `readEntry` would have, without knowing the options. It is a latin1 string (one
+ * character per byte), which V8 keeps flat at one byte per character: the compact form in which
+ * stores keep entries, here a copy rather than an encode.
+ */
+function scanEntry(r: BerReader, binary: ReadonlySet<string>): { dn: string; record: string | undefined } {
+  const start = r.pos;
+  const dn = r.readString(OCTET_STRING, 'objectName');
+  const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
+  const empty = r.pos === listEnd;
+  let marks: number[] | undefined;
+  let hint = 0;
+  while (r.pos < listEnd) {
+    const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
+    const an = nameAt(r, hint, binary);
+    hint = lastName + 1;
+    const valsEnd = r.enter(SET, 'attribute values');
+    while (r.pos < valsEnd) {
+      if (an.binary) (marks ??= []).push(r.pos);
+      r.pos = r.enter(OCTET_STRING, 'attribute value');
+    }
+    if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
+  }
+  if (r.pos !== listEnd || !r.done) {
+    throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+  }
+  if (empty) return { dn, record: undefined };
+  if (marks === undefined) return { dn, record: latin1(r.buf, start, r.end) };
+  const copy = Buffer.from(r.buf.subarray(start, r.end));
+  for (const at of marks) copy[at - start] = RECORD_BYTES;
+  return { dn, record: latin1(copy, 0, copy.length) };
+}
+
+/**
+ * The entry a record holds (see `scanEntry`; `encodeEntryRecord` in stores/codec.ts writes the
+ * same form). Throws MalformedBerError when the bytes are not one.
+ */
+export function decodeEntryRecord(record: Buffer): { dn: string; attributes: Attributes } {
+  return readEntry(new BerReader(record, 0, record.length), undefined);
+}
+
+/** Only the DN of a record. Throws MalformedBerError when it does not start like one. */
+export function recordDn(record: Buffer): string {
+  return new BerReader(record, 0, record.length).readString(OCTET_STRING, 'objectName');
+}
+
+// Buffer's own slicers, called directly: Buffer#toString(encoding, start, end) reaches the same
+// native code through an encoding lookup and two wrappers, a cost paid for every value.
+interface Slicers {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+const direct = typeof (Buffer.prototype as unknown as Partial<Slicers>).latin1Slice === 'function';
+
+function latin1(buf: Buffer, s: number, e: number): string {
+  return direct ? (buf as unknown as Slicers).latin1Slice(s, e) : buf.toString('latin1', s, e);
+}
+
+function utf8(buf: Buffer, s: number, e: number): string {
+  return direct ? (buf as unknown as Slicers).utf8Slice(s, e) : buf.toString('utf8', s, e);
 }

@@ -99,6 +99,8 @@ import type { Change, Entry } from './changes.js';
 import { diffAttributes, isEmptyDiff } from './diff.js';
 import { subscribeFor } from '../operators/subscribeFor.js';
 import { compareCsn, parseCookie } from '../protocol/cookie.js';
+import { ENTRY_RECORD, withEntryRecords, type RecordedMessage } from '../sync/syncrepl.js';
+import { recordEntry } from '../stores/codec.js';
 
 export interface ReplicateOptions {
   /**
@@ -117,8 +119,14 @@ export interface ReplicateOptions {
 interface Refresh {
   /** The cookie the refresh resumed from; undefined: a full content transfer. */
   startCookie: string | undefined;
-  /** entryUUIDs presented since the start of the current present phase. */
+  /** entryUUIDs presented since the start of the current present phase (when `tracked`). */
   presented: Set<string>;
+  /**
+   * False while the current present phase began with an empty replica: every entry it can hold
+   * then was presented in the phase, so there is nothing to sweep and nothing to record (the
+   * first load of 100k entries builds no presence Set and walks no replica at its end).
+   */
+  tracked: boolean;
   /** Whether a sweep already ran in this refresh. */
   swept: boolean;
   /** `present` states without attributes for entries the replica does not have. */
@@ -178,11 +186,13 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
       activeStores.add(store);
 
       let staged = new Map<string, Entry | null>();
+      /** The records of staged entries that came with one (see `withEntryRecords`). */
+      let records = new Map<string, string>();
       /** The last cookie seen on any message. */
       let cookie = store.cookie;
       /** The newest cookie that may be committed: everything it covers is applied. */
       let safeCookie = store.cookie;
-      let refresh: Refresh | undefined = newRefresh(store.cookie);
+      let refresh: Refresh | undefined = newRefresh(store.cookie, store.size === 0);
       let lastCommit: Promise<void> | undefined;
       let ended = false;
 
@@ -194,17 +204,26 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         const entry = staged.get(entryUUID);
         return entry === undefined ? store.has(entryUUID) : entry !== null;
       };
-      const stage = (entryUUID: string, entry: Entry | null): void => {
+      const replicaEmpty = (): boolean => {
+        if (store.size > 0) return false;
+        for (const entry of staged.values()) if (entry !== null) return false;
+        return true;
+      };
+      const stage = (entryUUID: string, entry: Entry | null, record?: string): void => {
         staged.set(entryUUID, entry);
+        if (record !== undefined) records.set(entryUUID, record);
+        else if (records.size > 0) records.delete(entryUUID);
         if (refresh !== undefined && staged.size >= maxBatch) commit();
       };
       const commit = (): Promise<void> | undefined => {
         if (staged.size === 0 && safeCookie === store.cookie) return lastCommit;
         const mutations = staged;
+        const batchRecords = records;
         // Swap before handing the batch over: it belongs to the store from here on (if the store
         // throws, the stream errors, and the batch is not offered twice).
         staged = new Map();
-        const result = store.commit({ mutations, cookie: safeCookie });
+        records = new Map();
+        const result = store.commit({ mutations, records: batchRecords, cookie: safeCookie });
         if (result === undefined) return lastCommit;
         lastCommit = result;
         result.catch((error: unknown) => subscriber.error(error));
@@ -231,19 +250,46 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
       };
 
       const putEntry = (entryUUID: string, dn: string, attributes: Attributes, out: Change[]): void => {
-        const old = read(entryUUID);
-        const entry: Entry = { dn, attributes };
+        classify(entryUUID, read(entryUUID), { dn, attributes }, undefined, out);
+      };
+
+      /** putEntry for an entry that came as its record: unchanged when the records are equal. */
+      const putRecord = (entryUUID: string, dn: string, record: string, out: Change[]): void => {
+        const pending = staged.get(entryUUID);
+        let old: Entry | undefined;
+        if (pending !== undefined) {
+          if (pending !== null && records.get(entryUUID) === record) return;
+          old = pending ?? undefined;
+        } else if (store.getRecord !== undefined) {
+          const oldRecord = store.getRecord(entryUUID);
+          if (oldRecord === record) return;
+          old = oldRecord === undefined ? undefined : recordEntry(oldRecord, entryUUID);
+        } else {
+          old = store.get(entryUUID);
+        }
+        classify(entryUUID, old, recordEntry(record, entryUUID, dn), record, out);
+      };
+
+      /** Stages `entry` and says what it means against `old`: add, rename, modify or nothing. */
+      const classify = (
+        entryUUID: string,
+        old: Entry | undefined,
+        entry: Entry,
+        record: string | undefined,
+        out: Change[],
+      ): void => {
+        const { dn } = entry;
         if (old === undefined) {
-          stage(entryUUID, entry);
+          stage(entryUUID, entry, record);
           out.push({ type: 'add', entryUUID, dn, entry });
           return;
         }
-        const diff = diffAttributes(old.attributes, attributes);
+        const diff = diffAttributes(old.attributes, entry.attributes);
         if (old.dn !== dn) {
-          stage(entryUUID, entry);
+          stage(entryUUID, entry, record);
           out.push({ type: 'rename', entryUUID, oldDn: old.dn, newDn: dn, old, new: entry, diff });
         } else if (!isEmptyDiff(diff)) {
-          stage(entryUUID, entry);
+          stage(entryUUID, entry, record);
           out.push({ type: 'modify', entryUUID, dn, old, new: entry, diff });
         }
       };
@@ -256,11 +302,14 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
 
       const endPresentPhase = (current: Refresh, endCookie: string | undefined, out: Change[]): void => {
         const moved = cookieMoved(current.startCookie, endCookie);
-        if (current.startCookie === undefined || current.presented.size > 0 || moved) {
+        if (!current.tracked) {
+          current.swept = true; // the replica holds only entries presented in this phase
+        } else if (current.startCookie === undefined || current.presented.size > 0 || moved) {
           sweep(current.presented, out);
           current.swept = true;
         }
         current.presented = new Set();
+        current.tracked = true;
         noteCookie(endCookie);
         // The present phase is complete: its cookie covers the sweep, a resume may start there.
         safeCookie = cookie;
@@ -268,7 +317,8 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
       };
 
       const completeRefresh = (current: Refresh, endCookie: string | undefined, out: Change[]): void => {
-        if (current.startCookie === undefined && !current.swept) sweep(current.presented, out);
+        if (current.startCookie === undefined && !current.swept && current.tracked)
+          sweep(current.presented, out);
         if (current.unknownPresents.size > 0) {
           logger.warn(
             `The server presented ${current.unknownPresents.size} entries as unchanged that this replica does not hold; ` +
@@ -284,7 +334,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
       };
 
       const beginRefresh = (): Refresh => {
-        refresh ??= newRefresh(cookie);
+        refresh ??= newRefresh(cookie, replicaEmpty());
         return refresh;
       };
 
@@ -299,15 +349,21 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
               message.type === 'present' || (message.type === 'add' && message.cookie === undefined)
                 ? beginRefresh()
                 : refresh;
-            current?.presented.add(message.entryUUID);
-            if (message.type === 'present' && isEmptyAttributes(message.attributes)) {
+            if (current?.tracked) current.presented.add(message.entryUUID);
+            // Straight from syncrepl(), an entry with attributes comes as its record (which
+            // reading `attributes` would decode).
+            const record = (message as RecordedMessage)[ENTRY_RECORD];
+            if (message.type === 'present' && record === undefined && isEmptyAttributes(message.attributes)) {
               if (current !== undefined && !knows(message.entryUUID)) {
                 current.unknownPresents.add(message.entryUUID);
               }
             } else {
               // Present phases list new entries in a syncIdSet before sending them: not unknown after all.
-              current?.unknownPresents.delete(message.entryUUID);
-              putEntry(message.entryUUID, message.dn, message.attributes, out);
+              if (current !== undefined && current.unknownPresents.size > 0) {
+                current.unknownPresents.delete(message.entryUUID);
+              }
+              if (record === undefined) putEntry(message.entryUUID, message.dn, message.attributes, out);
+              else putRecord(message.entryUUID, message.dn, record, out);
             }
             noteCookie(message.cookie);
             break;
@@ -328,7 +384,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
             } else {
               const current = beginRefresh();
               for (const entryUUID of message.entryUUIDs) {
-                current.presented.add(entryUUID);
+                if (current.tracked) current.presented.add(entryUUID);
                 if (!knows(entryUUID)) current.unknownPresents.add(entryUUID);
               }
             }
@@ -360,7 +416,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
             // The old cookie is void: nothing staged from here on may be committed under it.
             cookie = undefined;
             safeCookie = undefined;
-            refresh = newRefresh(undefined);
+            refresh = newRefresh(undefined, replicaEmpty());
             out.push({ type: 'reset', reason: message.reason });
             break;
         }
@@ -382,7 +438,8 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         else pending.then(then, (error: unknown) => subscriber.error(error));
       };
 
-      const subscription = subscribeFor(subscriber, source, {
+      // Straight from syncrepl(), entries come with their records: the store keeps them as they are.
+      const subscription = subscribeFor(subscriber, withEntryRecords(source) ?? source, {
         next: (message) => {
           let out: Change[];
           try {
@@ -438,8 +495,14 @@ export function replicateFrom(
   return defer(() => connect(store.cookie).pipe(replicate({ ...options, store })));
 }
 
-function newRefresh(startCookie: string | undefined): Refresh {
-  return { startCookie, presented: new Set(), swept: false, unknownPresents: new Set() };
+function newRefresh(startCookie: string | undefined, replicaEmpty: boolean): Refresh {
+  return {
+    startCookie,
+    presented: new Set(),
+    tracked: !replicaEmpty,
+    swept: false,
+    unknownPresents: new Set(),
+  };
 }
 
 /**

@@ -1,20 +1,28 @@
 /**
- * The compact stored form of an entry, shared by the stores.
+ * The stored form of an entry, shared by the stores: its record.
  *
- * An entry is stored as one flat array, `[dn, name1, values1, name2, values2, …]`: no per-entry
- * key names, no per-entry object shape, which keeps 100k cached entries small (a few hundred
- * bytes each) and keeps msgpack from recording a structure per attribute set.
+ * A record is the entry as one BER string, the content of an LDAP SearchResultEntry:
  *
- * `fromStored` validates what it reads: stored state can be damaged (a crash of another tool,
- * a disk error, an older format), and a store must turn that into a clear "discarded" warning,
- * not into a crash later in a consumer.
+ *   OCTET STRING dn, SEQUENCE { SEQUENCE { OCTET STRING name, SET { value, … } }, … }
+ *
+ * where a text value is an OCTET STRING of its UTF-8 bytes and a bytes value is tagged [0]
+ * (protocol/pdu.ts, `entryRecord`). It is kept as a latin1 string, one character per byte,
+ * which V8 stores flat at one byte per character: about the size of the entry's values, with no
+ * object per attribute or value for the garbage collector to trace.
+ *
+ * An entry that arrives from the wire already has its record: the decoder copies it out of the
+ * message it decoded (`syncrepl()` hands it to `replicate()`, see the batch's `records`), so a
+ * store keeps it without encoding anything. `encodeEntryRecord` writes the same form for
+ * entries built any other way.
+ *
+ * Reading is the wire decoder's work on the record, so a stored entry comes back exactly as
+ * the wire gave it. Stored state can be damaged (a disk error, another tool, an older format):
+ * `decodeRecord` turns anything that is not a record into CorruptReplicaError, which a store
+ * answers by discarding its state, never by crashing a consumer later.
  */
-import type { AttributeValue, Attributes } from '../sync/messages.js';
+import { decodeEntryRecord, recordDn } from '../protocol/pdu.js';
 import type { Entry } from '../replica/changes.js';
-import { setOwn } from '../replica/records.js';
-
-/** `[dn, name1, values1, name2, values2, …]` */
-export type StoredEntry = (string | AttributeValue[])[];
+import type { Attributes } from '../sync/messages.js';
 
 /** Stored state that cannot be read back; the store discards its state when it meets one. */
 export class CorruptReplicaError extends Error {
@@ -24,156 +32,103 @@ export class CorruptReplicaError extends Error {
   }
 }
 
-/** The stored form of `entry`. Throws a TypeError for a value that is not a string or bytes. */
-export function toStored(entry: Entry): StoredEntry {
+const OCTET_STRING = 0x04;
+const BYTES = 0x80;
+const SEQUENCE = 0x30;
+const SET = 0x31;
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/**
+ * The record of `entry`, as a latin1 string. Throws a TypeError for a dn that is not a string or
+ * a value that is neither a string nor a Uint8Array.
+ */
+export function encodeEntryRecord(entry: Entry): string {
   if (typeof entry.dn !== 'string') throw new TypeError('An entry needs a string dn.');
-  const stored: StoredEntry = [entry.dn];
+  let list = '';
   for (const name of Object.keys(entry.attributes)) {
-    const values = entry.attributes[name];
-    if (!Array.isArray(values) || !values.every(isAttributeValue)) {
-      throw new TypeError(
-        `Attribute ${JSON.stringify(name)} of ${entry.dn} must be an array of strings or Uint8Arrays.`,
-      );
+    const values: unknown = entry.attributes[name];
+    if (!Array.isArray(values)) throw notValues(name, entry.dn);
+    let set = '';
+    for (const value of values as unknown[]) {
+      if (typeof value === 'string') set += element(OCTET_STRING, utf8Of(value));
+      else if (value instanceof Uint8Array) set += element(BYTES, latin1Of(value));
+      else throw notValues(name, entry.dn);
     }
-    stored.push(name, values);
+    list += element(SEQUENCE, element(OCTET_STRING, utf8Of(name)) + element(SET, set));
   }
-  return stored;
+  return element(OCTET_STRING, utf8Of(entry.dn)) + element(SEQUENCE, list);
 }
 
-/** The entry a stored value holds. Throws CorruptReplicaError when it is not one. */
-export function fromStored(stored: unknown, entryUUID: string): Entry {
-  if (!Array.isArray(stored) || stored.length % 2 !== 1 || typeof stored[0] !== 'string') {
-    throw new CorruptReplicaError(`entry ${entryUUID} is not in the stored entry format`);
+/** The entry a record holds, decoded now. Throws CorruptReplicaError when `record` is not a record. */
+export function decodeRecord(record: string | Uint8Array, entryUUID: string): Entry {
+  try {
+    return decodeEntryRecord(bytesOf(record));
+  } catch (error) {
+    throw corrupt(entryUUID, error);
   }
-  const attributes: Attributes = {};
-  for (let i = 1; i < stored.length; i += 2) {
-    const name: unknown = stored[i];
-    const values: unknown = stored[i + 1];
-    if (typeof name !== 'string' || !Array.isArray(values)) {
-      throw new CorruptReplicaError(`entry ${entryUUID} has a malformed attribute`);
-    }
-    const out: AttributeValue[] = [];
-    for (const value of values as unknown[]) {
-      if (typeof value === 'string') out.push(value);
-      // Buffer (what lmdb's msgpack decoder returns) is a Uint8Array; hand out a plain view.
-      else if (value instanceof Uint8Array) out.push(plainBytes(value));
-      else throw new CorruptReplicaError(`entry ${entryUUID} has a value that is neither text nor bytes`);
-    }
-    setOwn(attributes, name, out);
-  }
-  return { dn: stored[0], attributes };
 }
 
 /**
- * The in-memory form of entries: one JSON string per entry, `[shape, dn, slot1, slot2, …]`.
- * `shape` indexes a table of attribute-name lists that all entries of one store share (entries
- * of one object class mostly have one list), so names are not repeated per entry; a slot is the
- * value itself for a single-valued attribute, else the array of values; bytes are written as
- * `{"b":"<base64>"}`. V8 keeps an ASCII/Latin-1 string at one byte per character, so an entry
- * costs about the size of its values. Decoding is one native `JSON.parse`.
+ * The entry a record holds, with its attributes decoded on first read: a change or an `old`
+ * entry nobody looks into costs no decode. `attributes` is an own, enumerable property (a getter
+ * and a setter), so spreading, `JSON.stringify`, `structuredClone` and assignment all behave as
+ * with a plain object. `dn`, when known, saves reading it from the record.
+ *
+ * The record must be readable: one the wire decoder checked (`scanEntry`), one
+ * `encodeEntryRecord` wrote, or one a store validated when it loaded it.
  */
-export class EntryCodec {
-  #shapes: string[][] = [];
-  #shapeIds = new Map<string, number>();
+export function recordEntry(record: string, entryUUID: string, dn?: string): Entry {
+  let attributes: Attributes | undefined;
+  return {
+    dn: dn ?? recordDnOf(record, entryUUID),
+    get attributes(): Attributes {
+      return (attributes ??= decodeRecord(record, entryUUID).attributes);
+    },
+    set attributes(value: Attributes) {
+      attributes = value;
+    },
+  };
+}
 
-  /** The string form of `entry`. Throws a TypeError for a value that is not a string or bytes. */
-  encode(entry: Entry): string {
-    if (typeof entry.dn !== 'string') throw new TypeError('An entry needs a string dn.');
-    const names = Object.keys(entry.attributes);
-    const slots: unknown[] = [0, entry.dn];
-    for (const name of names) {
-      const values = entry.attributes[name];
-      if (!Array.isArray(values)) throw notValues(name, entry.dn);
-      if (values.length === 1) {
-        const v: unknown = values[0];
-        if (typeof v === 'string') slots.push(v);
-        else if (v instanceof Uint8Array) slots.push({ b: toBase64(v) });
-        else throw notValues(name, entry.dn);
-      } else {
-        const boxed = new Array<string | { b: string }>(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const v: unknown = values[i];
-          if (typeof v === 'string') boxed[i] = v;
-          else if (v instanceof Uint8Array) boxed[i] = { b: toBase64(v) };
-          else throw notValues(name, entry.dn);
-        }
-        slots.push(boxed);
-      }
-    }
-    // Names cannot contain NUL (RFC 4512 §2.5), so the joined list is a faithful key.
-    const key = names.join('\u0000');
-    let shape = this.#shapeIds.get(key);
-    if (shape === undefined) {
-      shape = this.#shapes.length;
-      this.#shapes.push(names);
-      this.#shapeIds.set(key, shape);
-    }
-    slots[0] = shape;
-    return JSON.stringify(slots);
+function recordDnOf(record: string, entryUUID: string): string {
+  try {
+    return recordDn(bytesOf(record));
+  } catch (error) {
+    throw corrupt(entryUUID, error);
   }
+}
 
-  /** The entry `encode` wrote. Throws CorruptReplicaError when `text` is not one. */
-  decode(text: string, entryUUID: string): Entry {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new CorruptReplicaError(`entry ${entryUUID} is not valid JSON`);
-    }
-    const slots: unknown[] = Array.isArray(parsed) ? parsed : [];
-    const [shape, dn] = slots;
-    const names = typeof shape === 'number' ? this.#shapes[shape] : undefined;
-    if (names === undefined || typeof dn !== 'string' || slots.length !== names.length + 2) {
-      throw new CorruptReplicaError(`entry ${entryUUID} is not in the in-memory entry format`);
-    }
-    const attributes: Attributes = {};
-    for (let i = 0; i < names.length; i++) {
-      const slot = slots[i + 2];
-      const values = Array.isArray(slot)
-        ? slot.map((value) => unbox(value, entryUUID))
-        : [unbox(slot, entryUUID)];
-      setOwn(attributes, names[i]!, values);
-    }
-    return { dn, attributes };
-  }
+function bytesOf(record: string | Uint8Array): Buffer {
+  return typeof record === 'string'
+    ? Buffer.from(record, 'latin1')
+    : Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+}
+
+function corrupt(entryUUID: string, error: unknown): CorruptReplicaError {
+  return new CorruptReplicaError(`entry ${entryUUID} is not a readable record (${(error as Error).message})`);
+}
+
+/** A BER element: tag, definite length, content (all one character per byte). */
+function element(tag: number, content: string): string {
+  const n = content.length;
+  if (n < 0x80) return String.fromCharCode(tag, n) + content;
+  if (n < 0x100) return String.fromCharCode(tag, 0x81, n) + content;
+  if (n < 0x10000) return String.fromCharCode(tag, 0x82, n >>> 8, n & 0xff) + content;
+  if (n < 0x1000000) return String.fromCharCode(tag, 0x83, n >>> 16, (n >>> 8) & 0xff, n & 0xff) + content;
+  return String.fromCharCode(tag, 0x84, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff) + content;
+}
+
+/** The UTF-8 bytes of `text`, one character per byte. */
+function utf8Of(text: string): string {
+  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}
+
+function latin1Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function notValues(name: string, dn: string): TypeError {
   return new TypeError(
     `Attribute ${JSON.stringify(name)} of ${dn} must be an array of strings or Uint8Arrays.`,
   );
-}
-
-function unbox(value: unknown, entryUUID: string): AttributeValue {
-  if (typeof value === 'string') return value;
-  if (isBase64Box(value)) return fromBase64(value.b);
-  throw new CorruptReplicaError(`entry ${entryUUID} has a value that is neither text nor bytes`);
-}
-
-function isAttributeValue(value: unknown): value is AttributeValue {
-  return typeof value === 'string' || value instanceof Uint8Array;
-}
-
-function isBase64Box(value: unknown): value is { b: string } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { b?: unknown }).b === 'string' &&
-    Object.keys(value).length === 1
-  );
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-function fromBase64(text: string): Uint8Array {
-  return plainBytes(Buffer.from(text, 'base64'));
-}
-
-function plainBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -5,7 +5,7 @@
  *
  *   replica.lock             the pid of the process that has the store open (one writer only)
  *   data.mdb, lock.mdb       one LMDB environment
- *     ├─ db "entries"        entryUUID → [dn, name1, values1, …]   (msgpack; bytes stay bytes)
+ *     ├─ db "entries"        entryUUID → the entry's record (stores/codec.ts; binary)
  *     └─ db "meta"           "format" → 1, "identity" → ReplicaIdentity, "cookie" → string
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
@@ -13,10 +13,12 @@
  * test/unit/stores-lmdb.test.ts SIGKILLs a writer process while transactions are in flight, and
  * finds every batch up to the stored cookie whole and nothing of a later one.
  *
- * Entries are not cached in memory: a `get` is a memory-mapped B-tree lookup plus a msgpack
- * decode (about a microsecond), so a 100k-entry replica costs the process almost nothing. Writes
- * are asynchronous LMDB transactions; until one commits, its mutations stay in a small
- * in-memory overlay so reads see them (read your writes).
+ * Entries are not cached in memory: a `get` is a memory-mapped B-tree lookup plus the decode of
+ * the record (a few microseconds). Only the entryUUIDs are (about 70 bytes each), so that the
+ * question a refresh asks of every entry, "do I hold it?", and the sweep's walk over all of them
+ * never touch the B-tree. An entry from the wire is written as the record it came with, so a
+ * write is a copy, not an encode. Writes are asynchronous LMDB transactions; until one commits,
+ * its mutations stay in a small in-memory overlay so reads see them (read your writes).
  *
  * Honest limits:
  * - lmdb-js does NOT roll back an asynchronous `transaction()` whose callback throws: whatever
@@ -45,8 +47,7 @@ import {
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
 import type { Entry } from '../replica/changes.js';
-import { CorruptReplicaError, fromStored, toStored } from './codec.js';
-import type { StoredEntry } from './codec.js';
+import { CorruptReplicaError, decodeRecord, encodeEntryRecord, recordEntry } from './codec.js';
 import {
   ReplicaStoreBusyError,
   canonicalIdentity,
@@ -57,7 +58,7 @@ import {
 import type { ReplicaBatch, ReplicaIdentity, ReplicaLogger, ReplicaStore } from './store.js';
 
 /** The version of the layout above. A store written with another version is discarded, not guessed at. */
-export const LMDB_STORE_FORMAT = 1;
+export const LMDB_STORE_FORMAT = 2;
 
 export interface LmdbStoreOptions {
   /** What this replica is a view of; a store built for another identity starts empty. */
@@ -68,12 +69,13 @@ export interface LmdbStoreOptions {
 
 interface Environment {
   root: RootDatabase;
-  entries: Database<StoredEntry, string>;
+  entries: Database<Buffer, string>;
   meta: Database<unknown, string>;
 }
 
 interface Pending {
-  entry: Entry | null;
+  /** The record written, or null for a delete. */
+  record: string | null;
   /** The sequence number of the batch that wrote it; dropped once that batch committed. */
   batch: number;
 }
@@ -94,7 +96,8 @@ export class LmdbStore implements ReplicaStore {
   readonly path: string;
   #env: Environment;
   #cookie: string | undefined;
-  #size: number;
+  /** Every entryUUID held, pending batches included. */
+  #keys: Set<string>;
   #pending = new Map<string, Pending>();
   #batches = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -102,11 +105,17 @@ export class LmdbStore implements ReplicaStore {
   #closed = false;
   #lock: Lock;
 
-  private constructor(path: string, env: Environment, cookie: string | undefined, size: number, lock: Lock) {
+  private constructor(
+    path: string,
+    env: Environment,
+    cookie: string | undefined,
+    keys: Set<string>,
+    lock: Lock,
+  ) {
     this.path = path;
     this.#env = env;
     this.#cookie = cookie;
-    this.#size = size;
+    this.#keys = keys;
     this.#lock = lock;
   }
 
@@ -144,7 +153,7 @@ export class LmdbStore implements ReplicaStore {
     }
 
     let env = openEnvironment(path);
-    let loaded: { cookie: string | undefined; size: number } | undefined;
+    let loaded: { cookie: string | undefined; keys: Set<string> } | undefined;
     // One read transaction for all of it: cookie and entries from the same snapshot.
     const snapshot = env.root.useReadTransaction();
     try {
@@ -171,14 +180,14 @@ export class LmdbStore implements ReplicaStore {
         env = openEnvironment(path);
         reset(env, identity);
       }
-      loaded = { cookie: undefined, size: 0 };
+      loaded = { cookie: undefined, keys: new Set() };
     } else {
       logger.info(
-        `Replica store at ${path}: ${loaded.size} entries, ${loaded.cookie === undefined ? 'no cookie' : 'with a cookie'}, ` +
+        `Replica store at ${path}: ${loaded.keys.size} entries, ${loaded.cookie === undefined ? 'no cookie' : 'with a cookie'}, ` +
           `for ${describeIdentity(identity)}.`,
       );
     }
-    return new LmdbStore(path, env, loaded.cookie, loaded.size, lock);
+    return new LmdbStore(path, env, loaded.cookie, loaded.keys, lock);
   }
 
   get cookie(): string | undefined {
@@ -186,32 +195,36 @@ export class LmdbStore implements ReplicaStore {
   }
 
   get size(): number {
-    return this.#size;
+    return this.#keys.size;
   }
 
   get(entryUUID: string): Entry | undefined {
+    const record = this.getRecord(entryUUID);
+    return record === undefined ? undefined : recordEntry(record, entryUUID);
+  }
+
+  getRecord(entryUUID: string): string | undefined {
+    if (!this.#keys.has(entryUUID)) return undefined;
     const pending = this.#pending.get(entryUUID);
-    if (pending !== undefined) return pending.entry ?? undefined;
-    const stored = this.#env.entries.get(entryUUID);
-    return stored === undefined ? undefined : fromStored(stored, entryUUID);
+    if (pending !== undefined) return pending.record ?? undefined;
+    // A view of LMDB's memory, valid until the next read: copied out at once.
+    const stored = this.#env.entries.getBinaryFast(entryUUID);
+    return stored === undefined ? undefined : stored.toString('latin1');
   }
 
   has(entryUUID: string): boolean {
-    const pending = this.#pending.get(entryUUID);
-    if (pending !== undefined) return pending.entry !== null;
-    return this.#env.entries.doesExist(entryUUID);
+    return this.#keys.has(entryUUID);
   }
 
-  *entryUUIDs(): IterableIterator<string> {
-    for (const key of this.#env.entries.getKeys()) if (!this.#pending.has(key)) yield key;
-    for (const [key, { entry }] of this.#pending) if (entry !== null) yield key;
+  entryUUIDs(): IterableIterator<string> {
+    return this.#keys.values();
   }
 
   *entries(): IterableIterator<[string, Entry]> {
     for (const { key, value } of this.#env.entries.getRange()) {
-      if (!this.#pending.has(key)) yield [key, fromStored(value, key)];
+      if (!this.#pending.has(key)) yield [key, recordEntry(value.toString('latin1'), key)];
     }
-    for (const [key, { entry }] of this.#pending) if (entry !== null) yield [key, entry];
+    for (const [key, { record }] of this.#pending) if (record !== null) yield [key, recordEntry(record, key)];
   }
 
   /**
@@ -223,16 +236,17 @@ export class LmdbStore implements ReplicaStore {
     if (this.#closed) return Promise.reject(new Error(`Replica store at ${this.path} is closed.`));
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     // Convert first: a bad value throws here, before anything is visible or queued.
-    const writes: [string, StoredEntry | null][] = [];
-    for (const [entryUUID, entry] of batch.mutations)
-      writes.push([entryUUID, entry === null ? null : toStored(entry)]);
+    const writes: [entryUUID: string, record: string | null, bytes: Buffer | null][] = [];
+    for (const [entryUUID, entry] of batch.mutations) {
+      const record = entry === null ? null : (batch.records?.get(entryUUID) ?? encodeEntryRecord(entry));
+      writes.push([entryUUID, record, record === null ? null : Buffer.from(record, 'latin1')]);
+    }
 
     const sequence = ++this.#batches;
-    for (const [entryUUID, entry] of batch.mutations) {
-      const existed = this.has(entryUUID);
-      if (entry === null && existed) this.#size--;
-      if (entry !== null && !existed) this.#size++;
-      this.#pending.set(entryUUID, { entry, batch: sequence });
+    for (const [entryUUID, record] of writes) {
+      if (record === null) this.#keys.delete(entryUUID);
+      else this.#keys.add(entryUUID);
+      this.#pending.set(entryUUID, { record, batch: sequence });
     }
     this.#cookie = batch.cookie;
 
@@ -240,9 +254,9 @@ export class LmdbStore implements ReplicaStore {
     const cookie = batch.cookie;
     const committed = root
       .transaction(() => {
-        for (const [entryUUID, stored] of writes) {
-          if (stored === null) void entries.remove(entryUUID);
-          else void entries.put(entryUUID, stored);
+        for (const [entryUUID, , bytes] of writes) {
+          if (bytes === null) void entries.remove(entryUUID);
+          else void entries.put(entryUUID, bytes);
         }
         if (cookie === undefined) void meta.remove('cookie');
         else void meta.put('cookie', cookie);
@@ -279,7 +293,7 @@ export class LmdbStore implements ReplicaStore {
   }
 }
 
-const ENTRIES_OPTIONS = { name: 'entries', encoding: 'msgpack', useRecords: false } as const;
+const ENTRIES_OPTIONS = { name: 'entries', encoding: 'binary' } as const;
 const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
 
 let lmdbOpen: typeof LmdbOpen | undefined;
@@ -290,7 +304,7 @@ function openEnvironment(path: string): Environment {
   const root = open({ path, noSubdir: false, maxDbs: 4 });
   return {
     root,
-    entries: root.openDB<StoredEntry, string>(ENTRIES_OPTIONS),
+    entries: root.openDB<Buffer, string>(ENTRIES_OPTIONS),
     meta: root.openDB<unknown, string>(META_OPTIONS),
   };
 }
@@ -339,17 +353,17 @@ function inspect(
 }
 
 /** Reads the cookie and decodes every entry once, so damage is found now rather than mid-stream. */
-function load(env: Environment, transaction: Transaction): { cookie: string | undefined; size: number } {
+function load(env: Environment, transaction: Transaction): { cookie: string | undefined; keys: Set<string> } {
   const cookie = env.meta.get('cookie', { transaction });
   if (cookie !== undefined && typeof cookie !== 'string')
     throw new CorruptReplicaError('the stored cookie is not a string');
-  let size = 0;
+  const keys = new Set<string>();
   for (const { key, value } of env.entries.getRange({ transaction })) {
     if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
-    fromStored(value, key);
-    size++;
+    decodeRecord(value, key);
+    keys.add(key);
   }
-  return { cookie, size };
+  return { cookie, keys };
 }
 
 /** Empties both databases and records format and identity, in one transaction. */

@@ -1,15 +1,17 @@
 /**
  * The default store: the replica in process memory, gone when the process ends.
  *
- * Entries are kept encoded, one compact string each (EntryCodec in stores/codec.ts), and decoded
- * on read. A decoded entry costs V8 an object, plus an array and a string header per attribute
- * (about 1.2 KB for a typical 10-attribute person entry); the encoded string costs about the
- * size of its values (about 0.5 KB with its key and map slot), which is what lets 100k entries
- * and the rest of a pipeline fit in 150 MB. Reads happen once per incoming message (to classify
- * it and to build `old`), so the decode is not on a hot loop.
+ * Entries are kept as records (stores/codec.ts): one flat one-byte string each, about the size of
+ * the entry's values, and decoded on read. A decoded entry costs V8 an object, plus an array and a
+ * string per attribute (about 1.2 KB for a typical 10-attribute person entry), and the garbage
+ * collector traces every one of them; a record is one string it never looks into (about 0.5 KB
+ * with its key and map slot). That is what lets 100k entries and the rest of a pipeline fit in
+ * 150 MB. An entry from the wire comes with its record, so keeping it is a copy, not an encode.
+ * Reads happen once per incoming message for an entry the replica holds (to classify it and to
+ * build `old`), so the decode is not on a hot loop.
  */
 import type { Entry } from '../replica/changes.js';
-import { EntryCodec } from './codec.js';
+import { encodeEntryRecord, recordEntry } from './codec.js';
 import type { ReplicaBatch, ReplicaStore } from './store.js';
 
 /** Entries and cookie to start a MemoryStore with, e.g. a snapshot taken elsewhere. */
@@ -28,13 +30,13 @@ export interface MemoryStoreInit {
  * // later: store.get(entryUUID), store.size, store.cookie
  */
 export class MemoryStore implements ReplicaStore {
-  #codec = new EntryCodec();
+  /** entryUUID → record */
   #entries = new Map<string, string>();
   #cookie: string | undefined;
 
   constructor(init: MemoryStoreInit = {}) {
     for (const [entryUUID, entry] of init.entries ?? [])
-      this.#entries.set(entryUUID, this.#codec.encode(entry));
+      this.#entries.set(entryUUID, encodeEntryRecord(entry));
     this.#cookie = init.cookie;
   }
 
@@ -47,8 +49,12 @@ export class MemoryStore implements ReplicaStore {
   }
 
   get(entryUUID: string): Entry | undefined {
-    const encoded = this.#entries.get(entryUUID);
-    return encoded === undefined ? undefined : this.#codec.decode(encoded, entryUUID);
+    const record = this.#entries.get(entryUUID);
+    return record === undefined ? undefined : recordEntry(record, entryUUID);
+  }
+
+  getRecord(entryUUID: string): string | undefined {
+    return this.#entries.get(entryUUID);
   }
 
   has(entryUUID: string): boolean {
@@ -60,17 +66,20 @@ export class MemoryStore implements ReplicaStore {
   }
 
   *entries(): IterableIterator<[string, Entry]> {
-    for (const [entryUUID, encoded] of this.#entries)
-      yield [entryUUID, this.#codec.decode(encoded, entryUUID)];
+    for (const [entryUUID, record] of this.#entries) yield [entryUUID, recordEntry(record, entryUUID)];
   }
 
   commit(batch: ReplicaBatch): void {
     // Encode everything first: a value that cannot be encoded throws before anything changed,
     // so the batch stays all-or-nothing.
-    const encoded: [string, string | null][] = [];
-    for (const [entryUUID, entry] of batch.mutations)
-      encoded.push([entryUUID, entry === null ? null : this.#codec.encode(entry)]);
-    for (const [entryUUID, value] of encoded) {
+    const records: [string, string | null][] = [];
+    for (const [entryUUID, entry] of batch.mutations) {
+      records.push([
+        entryUUID,
+        entry === null ? null : (batch.records?.get(entryUUID) ?? encodeEntryRecord(entry)),
+      ]);
+    }
+    for (const [entryUUID, value] of records) {
       if (value === null) this.#entries.delete(entryUUID);
       else this.#entries.set(entryUUID, value);
     }

@@ -17,6 +17,12 @@ export interface ReplicaBatch {
   /** entryUUID → the entry's new state, or `null` when the entry is gone. */
   readonly mutations: ReadonlyMap<string, Entry | null>;
   /**
+   * entryUUID → the record (stores/codec.ts) of the entry in `mutations`, for the entries that
+   * came from the wire with one. A store that keeps records takes it instead of encoding the
+   * entry (`encodeEntryRecord` for the others); it always describes the same entry.
+   */
+  readonly records?: ReadonlyMap<string, string>;
+  /**
    * The cookie to store with these mutations; `undefined` removes the stored cookie (the next
    * start is then a full refresh). Never newer than the entries it covers.
    */
@@ -36,6 +42,12 @@ export interface ReplicaStore {
   /** The number of entries. */
   readonly size: number;
   get(entryUUID: string): Entry | undefined;
+  /**
+   * Optional, for stores that keep records (stores/codec.ts): the entry's record. The replica
+   * compares it with an incoming entry's record, so an entry the server resends unchanged (every
+   * entry of a reload) costs a string comparison, not a decode and a diff.
+   */
+  getRecord?(entryUUID: string): string | undefined;
   has(entryUUID: string): boolean;
   /** Every entryUUID, in no particular order. Safe to iterate while nothing is committed. */
   entryUUIDs(): Iterable<string>;

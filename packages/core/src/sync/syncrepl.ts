@@ -20,7 +20,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type tls from 'node:tls';
 import { LdapConnection, parseLdapUrl, withTimeout, type LdapUrl } from '../protocol/connection.js';
-import { encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
+import { decodeEntryRecord, encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
 import {
   CANCEL_REQUEST_OID,
   SYNC_DONE_OID,
@@ -162,6 +162,12 @@ function normalize(o: SyncreplOptions): Normalized {
  * // Logs: add, add, ..., done
  */
 export function syncrepl(options: SyncreplOptions): Observable<SyncMessage> {
+  return Object.assign(session$(options, false), {
+    [WITH_RECORDS]: () => session$(options, true),
+  });
+}
+
+function session$(options: SyncreplOptions, records: boolean): Observable<SyncMessage> {
   return new Observable<SyncMessage>((subscriber) => {
     let n: Normalized;
     try {
@@ -170,10 +176,32 @@ export function syncrepl(options: SyncreplOptions): Observable<SyncMessage> {
       subscriber.error(err);
       return;
     }
-    const session = new SyncSession(n, subscriber);
+    const session = new SyncSession(n, subscriber, records);
     void session.run();
     return () => session.teardown();
   });
+}
+
+// ---------------------------------------------------------------- entry records (internal)
+
+/**
+ * A `syncrepl()` Observable can also run in a mode for `replicate()` alone: its entry messages
+ * then carry their record (stores/codec.ts) under ENTRY_RECORD, so a store keeps the bytes the
+ * wire brought instead of encoding the decoded entry again. `replicate()` asks for that mode
+ * only when it subscribes to a `syncrepl()` Observable directly: nothing else ever sees those
+ * messages, so no code can change an entry between the decoder and the store, and the record
+ * always describes the entry it travels with. Not exported from the package.
+ */
+const WITH_RECORDS = Symbol('syncrepl-rx.withRecords');
+export const ENTRY_RECORD = Symbol('syncrepl-rx.entryRecord');
+
+/** A message as `withEntryRecords` delivers it. */
+export type RecordedMessage = SyncMessage & { [ENTRY_RECORD]?: string };
+
+/** The record-carrying twin of a `syncrepl()` Observable; undefined for any other Observable. */
+export function withEntryRecords(source: Observable<SyncMessage>): Observable<RecordedMessage> | undefined {
+  const twin = (source as { [WITH_RECORDS]?: unknown })[WITH_RECORDS];
+  return typeof twin === 'function' ? (twin as () => Observable<RecordedMessage>)() : undefined;
 }
 
 type Outcome = 'complete';
@@ -192,6 +220,7 @@ class SyncSession {
   constructor(
     private readonly n: Normalized,
     private readonly subscriber: Subscriber<SyncMessage>,
+    private readonly records: boolean,
   ) {}
 
   private get log(): Logger {
@@ -275,7 +304,7 @@ class SyncSession {
       tls: o.tls,
       startTLS: o.startTLS,
       timeout: n.timeout,
-      decode: { binaryAttributes: n.binary },
+      decode: { binaryAttributes: n.binary, records: this.records },
     });
     if (this.ended) {
       conn.destroy();
@@ -338,12 +367,26 @@ class SyncSession {
         const state = decodeSyncStateValue(control.value);
         const cookie = this.advance(state.cookie);
         const base = { dn: res.dn, entryUUID: state.entryUUID, ...(cookie === undefined ? {} : { cookie }) };
-        this.emit(
-          state.state === 'delete'
-            ? { type: 'delete', ...base }
-            : { type: state.state, ...base, attributes: res.attributes },
-          cookie,
-        );
+        if (state.state === 'delete') {
+          this.emit({ type: 'delete', ...base }, cookie);
+        } else {
+          const { record } = res;
+          if (record === undefined) {
+            this.emit({ type: state.state, ...base, attributes: res.attributes ?? {} }, cookie);
+          } else {
+            // Only replicate() sees this message (see withEntryRecords), and it reads the record;
+            // the attributes are decoded only if something asks for them.
+            const message: RecordedMessage = {
+              type: state.state,
+              ...base,
+              get attributes() {
+                return decodeEntryRecord(Buffer.from(record, 'latin1')).attributes;
+              },
+              [ENTRY_RECORD]: record,
+            };
+            this.emit(message, cookie);
+          }
+        }
         return;
       }
       case 'intermediate': {
