@@ -36,7 +36,7 @@ const OCTET_STRING = 0x04;
 const BYTES = 0x80;
 const SEQUENCE = 0x30;
 const SET = 0x31;
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * The record of `entry`, as a latin1 string. Throws a TypeError for a dn that is not a string or
