@@ -5,10 +5,11 @@
  * comparing the replica with `ldapsearch` for the same bind, base, scope, filter and attributes
  * (DESIGN.md invariant 1). The randomized equivalence test is in replica-random.test.ts.
  */
-import { lastValueFrom, take, toArray } from 'rxjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lastValueFrom, map, take, toArray, type Observable } from 'rxjs';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
-import { replicateFrom } from '../../packages/core/src/replica/replicate.js';
+import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { LmdbStore } from '../../packages/core/src/stores/lmdb.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
 import type { ReplicaLogger } from '../../packages/core/src/stores/store.js';
@@ -20,8 +21,11 @@ import {
   joinLdif,
   ldifDelete,
   ldifModify,
+  ldifEntry,
   ldifModrdn,
+  binaryValue,
   peopleLdif,
+  personAttributes,
   personDn,
   personLdif,
 } from '../fixtures/ldif.js';
@@ -711,5 +715,66 @@ describe('sweeps on real slapd', () => {
     expect(store.cookie).toBe(cookie);
     expect(store.has(ghostUUID)).toBe(false);
     expect(snapshotOf(store.entries())).toEqual(ldap);
+  });
+});
+
+describe('entry records: replicate() straight from syncrepl() (records) and through an operator (decoded)', () => {
+  test('give the same changes and the same replica, binary values and binaryAttributes included', async () => {
+    const photo = (i: number, dn: string, value: Buffer) =>
+      ldifEntry(dn, { ...personAttributes(i), jpegPhoto: value });
+    const s = await slapd({
+      ldif: joinLdif([
+        peopleLdif(5),
+        photo(90, personDn(90, PEOPLE), binaryValue(90)), // not UTF-8: bytes either way
+        photo(91, personDn(91, PEOPLE), Buffer.from('plain text')), // UTF-8: bytes by declaration
+      ]),
+    });
+    const options = reader(s, { reconnect: false, binaryAttributes: ['jpegPhoto'] });
+    const run = (messages$: Observable<SyncMessage>, store: MemoryStore) => {
+      const changes: Change[] = [];
+      const subscription = messages$.pipe(replicate({ store })).subscribe((c) => changes.push(c));
+      return { changes, stop: () => subscription.unsubscribe() };
+    };
+    const direct = new MemoryStore();
+    const piped = new MemoryStore();
+    const a = run(syncrepl(options), direct);
+    const b = run(syncrepl(options).pipe(map((m) => m)), piped);
+    const settled = async (count: number) => {
+      for (let i = 0; i < 200 && (a.changes.length < count || b.changes.length < count); i++) await sleep(25);
+      expect(a.changes.length).toBe(count);
+      expect(b.changes.length).toBe(count);
+    };
+    await settled(9); // ou=people, 5 people, 2 with photos; then ready
+    await s.modify(
+      joinLdif([
+        ldifModify(personDn(90, PEOPLE), [
+          { op: 'replace', attribute: 'jpegPhoto', values: [binaryValue(7)] },
+        ]),
+        ldifModify(personDn(91, PEOPLE), [{ op: 'replace', attribute: 'title', values: ['Photographer'] }]),
+        ldifModrdn(personDn(1, PEOPLE), 'uid=renamed1'),
+        ldifDelete(personDn(2, PEOPLE)),
+      ]),
+    );
+    await settled(13);
+    a.stop();
+    b.stop();
+
+    const types = [...Array<string>(8).fill('add'), 'ready', 'modify', 'modify', 'rename', 'delete'];
+    expect(a.changes.map((c) => c.type)).toEqual(types);
+    expect(a.changes).toEqual(b.changes);
+    const photoChange = a.changes[9];
+    if (photoChange?.type !== 'modify') throw new Error('expected the photo modify');
+    expect(photoChange.old.attributes.jpegPhoto).toEqual([new Uint8Array(binaryValue(90))]);
+    expect(photoChange.diff.jpegPhoto?.added).toEqual([new Uint8Array(binaryValue(7))]);
+    const titleChange = a.changes[10];
+    if (titleChange?.type !== 'modify') throw new Error('expected the title modify');
+    // Text that is valid UTF-8 stays bytes after a trip through the store, as declared.
+    expect(titleChange.old.attributes.jpegPhoto?.[0]).toBeInstanceOf(Uint8Array);
+    expect(titleChange.new.attributes.jpegPhoto?.[0]).toBeInstanceOf(Uint8Array);
+    expect(titleChange.diff).toEqual({ title: { added: ['Photographer'], removed: ['Analyst'] } });
+
+    const sorted = (store: MemoryStore) => [...store.entries()].sort(([x], [y]) => x.localeCompare(y));
+    expect(sorted(direct)).toEqual(sorted(piped));
+    expect(snapshotOf(direct.entries())).toEqual(await ldapSnapshot(s, viewOf(options)));
   });
 });

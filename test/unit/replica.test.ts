@@ -124,6 +124,28 @@ describe('replicate: initial content', () => {
   it('emits ready without a cookie when the server sent none', () => {
     expect(run([refreshDelete(true)])).toEqual([{ type: 'ready' }]);
   });
+
+  it('a load into an empty replica tracks no presence, yet a later present phase still sweeps', () => {
+    // Phase one fills the empty replica (nothing to sweep); phase two presents only ann.
+    const changes = run([
+      add(ANN, person('ann')),
+      add(BOB, person('bob')),
+      refreshPresent(false),
+      present(ANN, person('ann').dn),
+      refreshPresent(true, 'c1'),
+    ]);
+    expect(summary(changes)).toEqual(['add aaa', 'add bbb', 'delete bbb', 'ready c1']);
+  });
+
+  it('a reset on an empty replica reloads and ends without deleting what it loaded', () => {
+    const store = new MemoryStore();
+    const changes = run(
+      [{ type: 'reset', reason: 'refreshRequired' }, add(ANN, person('ann')), done(true, 'c2')],
+      store,
+    );
+    expect(summary(changes)).toEqual(['reset', 'add aaa', 'ready c2']);
+    expect(store.size).toBe(1);
+  });
 });
 
 describe('replicate: persist-stage classification', () => {

@@ -5,14 +5,15 @@
  *
  *   OCTET STRING dn, SEQUENCE { SEQUENCE { OCTET STRING name, SET { value, … } }, … }
  *
- * where a text value is an OCTET STRING of its UTF-8 bytes and a bytes value is tagged [0]
- * (protocol/pdu.ts, `entryRecord`). It is kept as a latin1 string, one character per byte,
- * which V8 stores flat at one byte per character: about the size of the entry's values, with no
- * object per attribute or value for the garbage collector to trace.
+ * where a value tagged [0] is bytes and an OCTET STRING is text when it is UTF-8 (else bytes,
+ * as on the wire; protocol/pdu.ts, `scanEntry`). It is kept as a latin1 string, one character per
+ * byte, which V8 stores flat: about the size of the entry's values, with no object per attribute
+ * or value for the garbage collector to trace.
  *
- * An entry that arrives from the wire already has its record: the decoder copies it out of the
- * message it decoded (`syncrepl()` hands it to `replicate()`, see the batch's `records`), so a
- * store keeps it without encoding anything. `encodeEntryRecord` writes the same form for
+ * An entry that arrives straight from `syncrepl()` already is a record: the decoder checks the
+ * entry and copies its bytes out instead of decoding them (see `withEntryRecords` and the
+ * batch's `records`), so a store keeps it without encoding anything, and `recordEntry` decodes
+ * its attributes only if somebody reads them. `encodeEntryRecord` writes the same form for
  * entries built any other way.
  *
  * Reading is the wire decoder's work on the record, so a stored entry comes back exactly as
