@@ -185,8 +185,10 @@ describe('refreshOnly', () => {
       await s.modify(ldifModify(personDn(5), [{ op: 'replace', attribute: 'title', values: ['Again'] }]));
       const second = await refreshOnly(s, { cookieStore: fileCookieStore(file) });
       expect(second.filter((m) => m.type === 'add').map((m) => m.dn)).toEqual([personDn(5)]);
+      await new Promise((r) => setTimeout(r, 50)); // let the second run's saves finish before removing
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // A save still in flight (temporary file, then rename) would race a plain removal.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     }
   });
 });

@@ -4,11 +4,18 @@
 import { describe, expect, test } from 'vitest';
 import { decodeEntryRecord, decodeMessage } from '../../packages/core/src/protocol/pdu.js';
 import { MalformedBerError } from '../../packages/core/src/errors.js';
+import type { Attributes } from '../../packages/core/src/sync/messages.js';
 import { searchEntry, syncStateControl } from '../fixtures/fake-ldap.js';
 
 const UUID = Buffer.alloc(16, 7);
 const decode = (bytes: Buffer, binary: string[] = []) =>
   decodeMessage(bytes, 0, bytes.length, { binaryAttributes: new Set(binary) });
+type Decoded = ReturnType<typeof decode>;
+/** An entry decoded in full (without `records`, the decoder always gives attributes). */
+const isDecodedEntry = (
+  msg: Decoded,
+): msg is Extract<Decoded, { kind: 'searchEntry' }> & { attributes: Attributes } =>
+  msg.kind === 'searchEntry' && msg.attributes !== undefined;
 
 describe('SearchResultEntry', () => {
   test('names are merged case-insensitively into the first spelling; values keep their order', () => {
@@ -35,7 +42,7 @@ describe('SearchResultEntry', () => {
     const asText = decode(bytes);
     const asBytes = decode(bytes, ['photo']);
     const again = decode(bytes);
-    if (asText.kind !== 'searchEntry' || asBytes.kind !== 'searchEntry' || again.kind !== 'searchEntry') {
+    if (!isDecodedEntry(asText) || !isDecodedEntry(asBytes) || !isDecodedEntry(again)) {
       throw new Error('not entries');
     }
     expect(asText.attributes.photo).toEqual(['abc']);
@@ -48,7 +55,7 @@ describe('SearchResultEntry', () => {
     const msg = decode(
       searchEntry(1, 'cn=é', { cn: ['Zoë'], blob: [bad], empty: [] }, syncStateControl(1, UUID)),
     );
-    if (msg.kind !== 'searchEntry') throw new Error('not an entry');
+    if (!isDecodedEntry(msg)) throw new Error('not an entry');
     expect(msg.dn).toBe('cn=é');
     expect(msg.attributes.cn).toEqual(['Zoë']);
     expect(msg.attributes.blob).toEqual([new Uint8Array(bad)]);
@@ -117,7 +124,7 @@ test('an attribute named __proto__ is an own attribute, not a prototype change',
     ['cn', ['a']],
   ]) as Record<string, string[]>;
   const msg = decode(searchEntry(1, 'cn=a', attrs, syncStateControl(1, UUID)));
-  if (msg.kind !== 'searchEntry') throw new Error('not an entry');
+  if (!isDecodedEntry(msg)) throw new Error('not an entry');
   expect(Object.getPrototypeOf(msg.attributes)).toBe(Object.prototype);
   expect(Object.keys(msg.attributes)).toEqual(['__proto__', 'cn']);
 });
