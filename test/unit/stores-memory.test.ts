@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../packages/core/src/replica/changes.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
@@ -138,6 +139,11 @@ describe('entry records (the stored form)', () => {
     const entry = recordEntry(encodeEntryRecord(ann), U1);
     expect(entry.dn).toBe(ann.dn);
     expect(Object.keys(entry)).toEqual(['dn', 'attributes']);
+    // A plain object: no other own keys (not even symbols), Object.prototype, strictly equal.
+    expect(Reflect.ownKeys(entry)).toEqual(['dn', 'attributes']);
+    expect(Object.getPrototypeOf(entry)).toBe(Object.prototype);
+    expect(() => assert.deepStrictEqual(entry, ann)).not.toThrow();
+    expect(entry).toStrictEqual(ann);
     expect(entry).toEqual(ann);
     expect({ ...entry }).toEqual(ann);
     expect(JSON.parse(JSON.stringify(entry))).toEqual(JSON.parse(JSON.stringify(ann)));
@@ -146,6 +152,17 @@ describe('entry records (the stored form)', () => {
     expect(entry.attributes).toBe(entry.attributes);
     entry.attributes = { cn: ['replaced'] };
     expect(entry.attributes).toEqual({ cn: ['replaced'] });
+    // Each entry keeps its own state, though the accessors are shared.
+    const other = recordEntry(encodeEntryRecord(bob), U2);
+    expect(other).toEqual(bob);
+    expect(entry.attributes).toEqual({ cn: ['replaced'] });
+    expect(recordEntry(encodeEntryRecord(ann), U1)).toEqual(ann);
+    // Shared accessors, not two new closures per entry: V8 keeps per-object accessor pairs alive
+    // until a full collection, which raised a 100k-entry refresh's peak RSS by ~50 MB.
+    const accessors = (e: Entry) => Object.getOwnPropertyDescriptor(e, 'attributes')!;
+    expect(accessors(other).get).toBe(accessors(entry).get);
+    expect(accessors(other).set).toBe(accessors(entry).set);
+    expect(accessors(entry)).toMatchObject({ enumerable: true, configurable: true });
   });
 
   it('decode nothing until asked: a damaged record fails only when its attributes are read', () => {

@@ -45,7 +45,7 @@ import {
 import { BACKOFF_DEFAULTS, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { CookieStore } from './cookie-store.js';
 import type { FlowControl } from './flow.js';
-import type { SyncMessage } from './messages.js';
+import type { Attributes, SyncMessage } from './messages.js';
 
 export type SyncMode = 'refreshOnly' | 'refreshAndPersist';
 
@@ -197,6 +197,32 @@ export const ENTRY_RECORD = Symbol('syncrepl-rx.entryRecord');
 
 /** A message as `withEntryRecords` delivers it. */
 export type RecordedMessage = SyncMessage & { [ENTRY_RECORD]?: string };
+
+/**
+ * An entry message that carries its record. Its attributes are decoded only if something asks
+ * (replicate() does not), by a getter on the prototype: a getter in an object literal would be a
+ * new closure per message, which V8 keeps alive from the old generation until a full collection
+ * (see LazyAttributes in stores/codec.ts). Only replicate() sees these, never a user.
+ */
+class EntryRecordMessage {
+  readonly cookie?: string;
+  readonly [ENTRY_RECORD]: string;
+
+  constructor(
+    readonly type: 'add' | 'modify' | 'present',
+    readonly dn: string,
+    readonly entryUUID: string,
+    cookie: string | undefined,
+    record: string,
+  ) {
+    if (cookie !== undefined) this.cookie = cookie;
+    this[ENTRY_RECORD] = record;
+  }
+
+  get attributes(): Attributes {
+    return decodeEntryRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
+  }
+}
 
 /** The record-carrying twin of a `syncrepl()` Observable; undefined for any other Observable. */
 export function withEntryRecords(source: Observable<SyncMessage>): Observable<RecordedMessage> | undefined {
@@ -376,15 +402,7 @@ class SyncSession {
           } else {
             // Only replicate() sees this message (see withEntryRecords), and it reads the record;
             // the attributes are decoded only if something asks for them.
-            const message: RecordedMessage = {
-              type: state.state,
-              ...base,
-              get attributes() {
-                return decodeEntryRecord(Buffer.from(record, 'latin1')).attributes;
-              },
-              [ENTRY_RECORD]: record,
-            };
-            this.emit(message, cookie);
+            this.emit(new EntryRecordMessage(state.state, res.dn, state.entryUUID, cookie, record), cookie);
           }
         }
         return;
