@@ -136,6 +136,45 @@ describe('LmdbStore', () => {
     expect(store.size).toBe(1);
   });
 
+  it('reads back every queued batch, of any size, while their transactions are pending and after', async () => {
+    // Batches are queued without waiting, so several wait for the writer at once, and their byte
+    // buffers are reused once committed: each must still read back its own records.
+    const store = await openStore();
+    const expected = new Map<string, Entry>();
+    const pending: Promise<void>[] = [];
+    for (let b = 0; b < 12; b++) {
+      const mutations: [string, Entry | null][] = [];
+      const count = b % 3 === 0 ? 1 : 200;
+      for (let i = 0; i < count; i++) {
+        const entryUUID = `00000000-0000-4000-8000-${String(b * 1000 + i).padStart(12, '0')}`;
+        // Batch 4 holds one record larger than a 64 KiB buffer step.
+        const size = b === 4 && i === 0 ? 200_000 : 10 + ((b * 7 + i) % 50);
+        const entry: Entry = {
+          dn: `cn=e${b}-${i},dc=example`,
+          attributes: { description: ['x'.repeat(size) + b] },
+        };
+        mutations.push([entryUUID, entry]);
+        expected.set(entryUUID, entry);
+      }
+      // Every other batch also deletes the first entry of the batch before it.
+      if (b % 2 === 1) {
+        const gone = `00000000-0000-4000-8000-${String((b - 1) * 1000).padStart(12, '0')}`;
+        expect(expected.delete(gone)).toBe(true);
+        mutations.push([gone, null]);
+      }
+      pending.push(store.commit(batch(mutations, `c${b}`)));
+      for (const [entryUUID, entry] of expected) expect(store.get(entryUUID)).toEqual(entry);
+    }
+    await Promise.all(pending);
+    expect(store.size).toBe(expected.size);
+    for (const [entryUUID, entry] of expected) expect(store.get(entryUUID)).toEqual(entry);
+    expect(new Map([...store.entries()])).toEqual(expected);
+    await store.close();
+    const reopened = await openStore();
+    expect(new Map([...reopened.entries()])).toEqual(expected);
+    expect(reopened.cookie).toBe('c11');
+  });
+
   it('rejects a batch with an invalid value before anything changes', async () => {
     const store = await openStore();
     await store.commit(batch([[U1, ann]], 'c1'));

@@ -73,11 +73,18 @@ interface Environment {
   meta: Database<unknown, string>;
 }
 
+/** A batch queued for writing: its records' bytes back to back, until its transaction committed. */
+interface PendingBatch {
+  sequence: number;
+  bytes: Buffer;
+}
+
+/** An entry written by a batch that has not committed yet; dropped once that batch committed. */
 interface Pending {
-  /** The record written, or null for a delete. */
-  record: string | null;
-  /** The sequence number of the batch that wrote it; dropped once that batch committed. */
-  batch: number;
+  batch: PendingBatch;
+  /** Where the record lies in `batch.bytes`; `start` is -1 for a delete. */
+  start: number;
+  end: number;
 }
 
 /**
@@ -99,6 +106,9 @@ export class LmdbStore implements ReplicaStore {
   /** Every entryUUID held, pending batches included. */
   #keys: Set<string>;
   #pending = new Map<string, Pending>();
+  /** Byte buffers of committed batches, for reuse. */
+  #spare: Buffer[] = [];
+  #spareBytes = 0;
   #batches = 0;
   #writing: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
@@ -206,7 +216,7 @@ export class LmdbStore implements ReplicaStore {
   getRecord(entryUUID: string): string | undefined {
     if (!this.#keys.has(entryUUID)) return undefined;
     const pending = this.#pending.get(entryUUID);
-    if (pending !== undefined) return pending.record ?? undefined;
+    if (pending !== undefined) return pendingRecord(pending);
     // A view of LMDB's memory, valid until the next read: copied out at once.
     const stored = this.#env.entries.getBinaryFast(entryUUID);
     return stored === undefined ? undefined : stored.toString('latin1');
@@ -224,7 +234,10 @@ export class LmdbStore implements ReplicaStore {
     for (const { key, value } of this.#env.entries.getRange()) {
       if (!this.#pending.has(key)) yield [key, recordEntry(value.toString('latin1'), key)];
     }
-    for (const [key, { record }] of this.#pending) if (record !== null) yield [key, recordEntry(record, key)];
+    for (const [key, pending] of this.#pending) {
+      const record = pendingRecord(pending);
+      if (record !== undefined) yield [key, recordEntry(record, key)];
+    }
   }
 
   /**
@@ -235,28 +248,53 @@ export class LmdbStore implements ReplicaStore {
   commit(batch: ReplicaBatch): Promise<void> {
     if (this.#closed) return Promise.reject(new Error(`Replica store at ${this.path} is closed.`));
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    // Convert first: a bad value throws here, before anything is visible or queued.
-    const writes: [entryUUID: string, record: string | null, bytes: Buffer | null][] = [];
+    // Encode first: a bad value throws here, before anything is visible or queued.
+    const records: (string | null)[] = [];
+    let size = 0;
     for (const [entryUUID, entry] of batch.mutations) {
       const record = entry === null ? null : (batch.records?.get(entryUUID) ?? encodeEntryRecord(entry));
-      writes.push([entryUUID, record, record === null ? null : Buffer.from(record, 'latin1')]);
+      records.push(record);
+      if (record !== null) size += record.length;
     }
 
-    const sequence = ++this.#batches;
-    for (const [entryUUID, record] of writes) {
-      if (record === null) this.#keys.delete(entryUUID);
-      else this.#keys.add(entryUUID);
-      this.#pending.set(entryUUID, { record, batch: sequence });
+    // The records' bytes go into one buffer, and the strings are let go at once. Held until the
+    // transaction runs (tens of milliseconds during a refresh), 100k strings would outlive two
+    // scavenges, be promoted, and pile up as old-generation garbage: ~40 MB of peak RSS.
+    const pendingBatch: PendingBatch = { sequence: ++this.#batches, bytes: this.#buffer(size) };
+    const { bytes } = pendingBatch;
+    const writes: Pending[] = [];
+    const keys: string[] = [];
+    let at = 0;
+    let index = 0;
+    for (const entryUUID of batch.mutations.keys()) {
+      const record = records[index++]!;
+      let pending: Pending;
+      if (record === null) {
+        this.#keys.delete(entryUUID);
+        pending = { batch: pendingBatch, start: -1, end: -1 };
+      } else {
+        this.#keys.add(entryUUID);
+        const end = at + bytes.write(record, at, 'latin1');
+        pending = { batch: pendingBatch, start: at, end };
+        at = end;
+      }
+      this.#pending.set(entryUUID, pending);
+      keys.push(entryUUID);
+      writes.push(pending);
     }
     this.#cookie = batch.cookie;
 
     const { root, entries, meta } = this.#env;
     const cookie = batch.cookie;
+    // One batch is one LMDB transaction, written by lmdb-js's writer thread from pointers to
+    // `bytes` (kept until it committed), without waiting for this thread (which a transaction()
+    // callback would: during a refresh this thread is busy decoding, and commits would lag).
     const committed = root
-      .transaction(() => {
-        for (const [entryUUID, , bytes] of writes) {
-          if (bytes === null) void entries.remove(entryUUID);
-          else void entries.put(entryUUID, bytes);
+      .batch(() => {
+        for (let i = 0; i < keys.length; i++) {
+          const { start, end } = writes[i]!;
+          if (start < 0) void entries.remove(keys[i]!);
+          else void entries.put(keys[i]!, bytes.subarray(start, end));
         }
         if (cookie === undefined) void meta.remove('cookie');
         else void meta.put('cookie', cookie);
@@ -266,8 +304,9 @@ export class LmdbStore implements ReplicaStore {
           // Transactions commit in the order they were queued, so every batch up to this one
           // is now on disk and readable there.
           for (const [entryUUID, pending] of this.#pending) {
-            if (pending.batch <= sequence) this.#pending.delete(entryUUID);
+            if (pending.batch.sequence <= pendingBatch.sequence) this.#pending.delete(entryUUID);
           }
+          this.#release(bytes);
         },
         (error: unknown) => {
           this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, {
@@ -278,6 +317,27 @@ export class LmdbStore implements ReplicaStore {
       );
     this.#writing = committed.catch(() => {});
     return committed;
+  }
+
+  /**
+   * A buffer of at least `size` bytes that no pending batch uses. Buffers are reused: while a
+   * refresh outruns the disk, dozens of batches wait for their transaction, and buffers dropped
+   * for the GC would stay allocated until its next full collection.
+   */
+  #buffer(size: number): Buffer {
+    const spare = this.#spare.findIndex((buffer) => buffer.length >= size);
+    if (spare >= 0) {
+      const buffer = this.#spare.splice(spare, 1)[0]!;
+      this.#spareBytes -= buffer.length;
+      return buffer;
+    }
+    return Buffer.allocUnsafeSlow(Math.ceil(Math.max(size, 1) / BATCH_BUFFER_UNIT) * BATCH_BUFFER_UNIT);
+  }
+
+  #release(buffer: Buffer): void {
+    if (this.#spareBytes + buffer.length > MAX_SPARE_BYTES) return;
+    this.#spare.push(buffer);
+    this.#spareBytes += buffer.length;
   }
 
   /** Waits for queued batches, then closes the environment and releases the directory. */
@@ -291,6 +351,16 @@ export class LmdbStore implements ReplicaStore {
       this.#lock.release();
     }
   }
+}
+
+/** Batch buffers are sized in these steps, so that one can serve the next batch. */
+const BATCH_BUFFER_UNIT = 64 * 1024;
+/** How many bytes of batch buffers are kept for reuse at most. */
+const MAX_SPARE_BYTES = 32 * 1024 * 1024;
+
+/** The record of a pending write, or undefined for a pending delete. */
+function pendingRecord({ batch, start, end }: Pending): string | undefined {
+  return start < 0 ? undefined : batch.bytes.toString('latin1', start, end);
 }
 
 const ENTRIES_OPTIONS = { name: 'entries', encoding: 'binary' } as const;
