@@ -17,13 +17,15 @@
  * the record (a few microseconds). Only the entryUUIDs are (about 70 bytes each), so that the
  * question a refresh asks of every entry, "do I hold it?", and the sweep's walk over all of them
  * never touch the B-tree. An entry from the wire is written as the record it came with, so a
- * write is a copy, not an encode. Writes are asynchronous LMDB transactions; until one commits,
- * its mutations stay in a small in-memory overlay so reads see them (read your writes).
+ * write is a copy, not an encode. Each batch is one asynchronous LMDB transaction (an lmdb-js
+ * `batch()`, which its writer thread carries out without calling back into this thread); until it
+ * commits, the batch's records stay in one byte buffer as an overlay that reads see (read your
+ * writes). The buffers are reused, so a refresh that outruns the disk allocates few.
  *
  * Honest limits:
- * - lmdb-js does NOT roll back an asynchronous `transaction()` whose callback throws: whatever
- *   was put before the throw is committed. So every value is validated and converted before the
- *   transaction starts, and the callback itself only does puts that cannot throw.
+ * - lmdb-js does NOT undo the operations a `batch()` callback queued before it threw: they are
+ *   committed. So every value is validated and converted before the batch starts, and the
+ *   callback itself only queues puts that cannot throw.
  * - LMDB has no checksums. The header check below catches a file that is not LMDB or that was
  *   cut short (opening those makes the native code crash the process, which no JS can catch);
  *   damage deeper inside the B-tree surfaces as an error on read, and `open` reads every entry
