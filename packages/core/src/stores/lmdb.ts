@@ -251,11 +251,11 @@ export class LmdbStore implements ReplicaStore {
     if (this.#closed) return Promise.reject(new Error(`Replica store at ${this.path} is closed.`));
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     // Encode first: a bad value throws here, before anything is visible or queued.
-    const records: (string | null)[] = [];
+    const records: [entryUUID: string, record: string | null][] = [];
     let size = 0;
     for (const [entryUUID, entry] of batch.mutations) {
       const record = entry === null ? null : (batch.records?.get(entryUUID) ?? encodeEntryRecord(entry));
-      records.push(record);
+      records.push([entryUUID, record]);
       if (record !== null) size += record.length;
     }
 
@@ -264,25 +264,19 @@ export class LmdbStore implements ReplicaStore {
     // scavenges, be promoted, and pile up as old-generation garbage: ~40 MB of peak RSS.
     const pendingBatch: PendingBatch = { sequence: ++this.#batches, bytes: this.#buffer(size) };
     const { bytes } = pendingBatch;
-    const writes: Pending[] = [];
-    const keys: string[] = [];
+    const writes: [entryUUID: string, pending: Pending][] = [];
     let at = 0;
-    let index = 0;
-    for (const entryUUID of batch.mutations.keys()) {
-      const record = records[index++]!;
-      let pending: Pending;
+    for (const [entryUUID, record] of records) {
+      const pending: Pending = { batch: pendingBatch, start: -1, end: -1 };
       if (record === null) {
         this.#keys.delete(entryUUID);
-        pending = { batch: pendingBatch, start: -1, end: -1 };
       } else {
         this.#keys.add(entryUUID);
-        const end = at + bytes.write(record, at, 'latin1');
-        pending = { batch: pendingBatch, start: at, end };
-        at = end;
+        pending.start = at;
+        pending.end = at += bytes.write(record, at, 'latin1');
       }
       this.#pending.set(entryUUID, pending);
-      keys.push(entryUUID);
-      writes.push(pending);
+      writes.push([entryUUID, pending]);
     }
     this.#cookie = batch.cookie;
 
@@ -293,10 +287,9 @@ export class LmdbStore implements ReplicaStore {
     // callback would: during a refresh this thread is busy decoding, and commits would lag).
     const committed = root
       .batch(() => {
-        for (let i = 0; i < keys.length; i++) {
-          const { start, end } = writes[i]!;
-          if (start < 0) void entries.remove(keys[i]!);
-          else void entries.put(keys[i]!, bytes.subarray(start, end));
+        for (const [entryUUID, { start, end }] of writes) {
+          if (start < 0) void entries.remove(entryUUID);
+          else void entries.put(entryUUID, bytes.subarray(start, end));
         }
         if (cookie === undefined) void meta.remove('cookie');
         else void meta.put('cookie', cookie);
