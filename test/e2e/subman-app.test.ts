@@ -42,8 +42,15 @@ describe('the SubMan app', () => {
         ([a, b]) => a === 'live' && b === 'live',
         'both streams live',
       );
-      expect((await rows(page, 'realms')).length).toBe(4);
-      expect((await rows(page, 'subscribers')).length).toBeGreaterThan(0);
+      // Status changes show at once, snapshots on the next animation frame (the client coalesces
+      // renders): the rows may trail 'live' by a frame.
+      const counts = await eventually(
+        async () => [(await rows(page, 'realms')).length, (await rows(page, 'subscribers')).length],
+        ([realms, subscribers]) => realms === 4 && subscribers > 0,
+        'both tables rendered',
+      );
+      expect(counts[0]).toBe(4);
+      expect(counts[1]).toBeGreaterThan(0);
       expect(page.url()).toMatch(/#realm=campus\.example$/); // the first realm, picked by default
     } finally {
       await browser.close();
