@@ -45,7 +45,10 @@ describe('the SubMan app', () => {
       // Status changes show at once, snapshots on the next animation frame (the client coalesces
       // renders): the rows may trail 'live' by a frame.
       const counts = await eventually(
-        async () => [(await rows(page, 'realms')).length, (await rows(page, 'subscribers')).length],
+        async (): Promise<[number, number]> => [
+          (await rows(page, 'realms')).length,
+          (await rows(page, 'subscribers')).length,
+        ],
         ([realms, subscribers]) => realms === 4 && subscribers > 0,
         'both tables rendered',
       );
