@@ -2,7 +2,8 @@
  * The lean LDAP response decoder (packages/core/src/protocol/pdu.ts) on hand-built bytes.
  */
 import { describe, expect, test } from 'vitest';
-import { decodeEntryRecord, decodeMessage } from '../../packages/core/src/protocol/pdu.js';
+import { decodeMessage } from '../../packages/core/src/protocol/pdu.js';
+import { decodeRecord, recordToBer } from '../../packages/core/src/protocol/record.js';
 import { MalformedBerError } from '../../packages/core/src/errors.js';
 import type { Attributes } from '../../packages/core/src/sync/messages.js';
 import { searchEntry, syncStateControl } from '../fixtures/fake-ldap.js';
@@ -88,16 +89,36 @@ describe('SearchResultEntry as a record (DecodeOptions.records)', () => {
       if (full.kind !== 'searchEntry' || recorded.kind !== 'searchEntry') throw new Error('not entries');
       expect(recorded.attributes).toBeUndefined();
       expect(recorded.dn).toBe('cn=é');
-      const back = decodeEntryRecord(Buffer.from(recorded.record!, 'latin1'));
+      const back = decodeRecord(Buffer.from(recorded.record!, 'latin1'));
       expect(back).toEqual({ dn: full.dn, attributes: full.attributes });
     }
   });
 
-  test('without the binary declaration, the record is the wire bytes themselves', () => {
-    const bytes = searchEntry(1, 'cn=a', { cn: ['x'] }, syncStateControl(1, UUID));
+  test('a record is smaller than the entry, and its BER form is the entry as the wire sent it', () => {
+    const attrs = { objectClass: ['top', 'person'], cn: ['Ada Lovelace'], description: ['x'.repeat(300)] };
+    const bytes = searchEntry(1, 'cn=Ada Lovelace,dc=example', attrs, syncStateControl(1, UUID));
     const recorded = asRecord(bytes);
     if (recorded.kind !== 'searchEntry') throw new Error('not an entry');
-    expect(bytes.includes(Buffer.from(recorded.record!, 'latin1'))).toBe(true);
+    const ber = Buffer.from(recordToBer(recorded.record!));
+    expect(bytes.includes(ber)).toBe(true);
+    expect(ber.length).toBeGreaterThan(330);
+    expect(recorded.record!.length).toBeLessThan(ber.length - 20);
+  });
+
+  test('records name attributes past the name table inline, and count hundreds of values', () => {
+    // More distinct names than the process's name table holds (256): the later ones go inline.
+    const attrs: Record<string, string[]> = { member: Array.from({ length: 300 }, (_, i) => `uid=u${i}`) };
+    for (let i = 0; i < 300; i++) attrs[`x-record-test-${i}`] = [`v${i}`];
+    const bytes = searchEntry(1, 'cn=many', attrs, syncStateControl(1, UUID));
+    const full = decode(bytes);
+    const recorded = asRecord(bytes);
+    if (full.kind !== 'searchEntry' || recorded.kind !== 'searchEntry') throw new Error('not entries');
+    expect(decodeRecord(Buffer.from(recorded.record!, 'latin1'))).toEqual({
+      dn: full.dn,
+      attributes: full.attributes,
+    });
+    expect(bytes.includes(Buffer.from(recordToBer(recorded.record!)))).toBe(true);
+    expect(recorded.record!).toContain('x-record-test-299'); // inline
   });
 
   test('an entry without attributes has no record, and decoded (empty) attributes', () => {

@@ -7,6 +7,8 @@ import {
   decodeRecord,
   encodeEntryRecord,
   recordEntry,
+  recordOfStored,
+  storedRecord,
 } from '../../packages/core/src/stores/codec.js';
 
 const U1 = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -99,30 +101,52 @@ describe('entry records (the stored form)', () => {
         sizes.map((n) => [`a${n}`, ['v'.repeat(n), new Uint8Array(n).fill(0xfe)]]),
       ),
     };
-    const back = decodeRecord(encodeEntryRecord(entry), U1);
-    expect(back).toEqual(entry);
+    const record = encodeEntryRecord(entry);
+    expect(decodeRecord(record, U1)).toEqual(entry);
+    expect(recordOfStored(Buffer.from(storedRecord(record)), U1)).toBe(record);
   });
 
-  it('are one byte per character, about the size of the values', () => {
+  it('are one byte per character, about the size of the DN and the values', () => {
     const entry: Entry = {
       dn: 'uid=user1,ou=people,dc=example,dc=com',
       attributes: { objectClass: ['inetOrgPerson'], uid: ['user1'], telephoneNumber: ['+1 555 1'] },
     };
     const record = encodeEntryRecord(entry);
     expect(record).not.toMatch(/[\u0100-\uffff]/);
-    const payload = entry.dn.length + 'objectClassinetOrgPersonuiduser1telephoneNumber+1 555 1'.length;
-    expect(record.length).toBeLessThan(payload + 30);
+    // The DN and the values, plus a byte or two per attribute and value: names are numbers.
+    const payload = entry.dn.length + 'inetOrgPersonuser1+1 555 1'.length;
+    expect(record.length).toBeLessThanOrEqual(payload + 10);
   });
 
   it('refuse what is not a record, with CorruptReplicaError', () => {
     const good = encodeEntryRecord(bob);
-    expect(() => decodeRecord('not a record', U1)).toThrow(CorruptReplicaError);
-    expect(() => decodeRecord(good.slice(0, -1), U1)).toThrow(CorruptReplicaError); // cut short
-    expect(() => decodeRecord(`${good}\u0004\u0000`, U1)).toThrow(CorruptReplicaError); // trailing element
-    expect(() => decodeRecord(good.replace('\u0031', '\u0030'), U1)).toThrow(CorruptReplicaError); // SET → SEQUENCE
-    expect(() => decodeRecord('', U1)).toThrow(
+    // The stored (BER) form, as a persistent store reads it back.
+    const stored = Buffer.from(storedRecord(good));
+    expect(recordOfStored(stored, U1)).toBe(good);
+    const setToSequence = Buffer.from(stored);
+    setToSequence[stored.indexOf(0x31)] = 0x30;
+    for (const damaged of [
+      Buffer.from('not a record'),
+      stored.subarray(0, -1), // cut short
+      Buffer.concat([stored, Buffer.from([0x04, 0x00])]), // trailing element
+      setToSequence,
+      Buffer.from([0x04, 0x80, 0x30, 0x00]), // indefinite length
+    ]) {
+      expect(() => recordOfStored(damaged, U1)).toThrow(CorruptReplicaError);
+    }
+    expect(() => recordOfStored(Buffer.alloc(0), U1)).toThrow(
       /entry aaaaaaaa-0000-4000-8000-000000000001 is not a readable record/,
     );
+    // A record itself.
+    for (const damaged of [
+      '',
+      good.slice(0, -1), // cut short inside a value
+      '\u0001a\u00ff\u00ff\u0003\u0000', // a name number nobody assigned
+      '\u0001a\u0000\u0009ab', // an inline name running past the end
+      '\u0001a\u0001\u00ff\u00ff\u00ff\u00ff\u00ff\u0001', // a number too long
+    ]) {
+      expect(() => decodeRecord(damaged, U1)).toThrow(CorruptReplicaError);
+    }
   });
 
   it('refuse to encode what is not an entry', () => {

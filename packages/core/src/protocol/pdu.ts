@@ -2,8 +2,17 @@
  * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends, encoded with the
  * BER writer from ./ldapjs.ts, and the responses it receives, decoded by ./ber.ts.
  */
-import { isUtf8 } from 'node:buffer';
 import { BerReader } from './ber.js';
+import {
+  attributeName,
+  beginEntry,
+  decodeValue,
+  names,
+  overflow,
+  valuesOf,
+  type AttributeName,
+} from './attributes.js';
+import { copyBytes, placeCount, recordScratch, takeScratch, writeVarint } from './record.js';
 import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
 import { MalformedBerError } from '../errors.js';
 import type { Attributes, AttributeValue } from '../sync/messages.js';
@@ -254,98 +263,26 @@ function readControls(r: BerReader): ResponseControl[] {
   return controls;
 }
 
-/** An attribute description as the server spelled it, decoded once. */
-interface AttributeName {
-  bytes: Uint8Array;
-  name: string;
-  lower: string;
-  /** Whether values are bytes, for the `binaryAttributes` set it was computed for. */
-  binary: boolean;
-  binaryFor: ReadonlySet<string> | undefined;
-}
-
-// Attribute names repeat in every entry, in the same order: decode each spelling once and find
-// it again by its bytes, starting where the previous attribute's name was found. Bounded; names
-// past the bound are decoded each time.
-const names: AttributeName[] = [];
-const MAX_NAMES = 256;
-
-function attributeName(buf: Buffer, s: number, e: number, hint: number): number {
-  const len = e - s;
-  const count = names.length;
-  for (let k = 0; k < count; k++) {
-    const at = (hint + k) % count;
-    const bytes = names[at]!.bytes;
-    if (bytes.length !== len) continue;
-    let i = 0;
-    while (i < len && bytes[i] === buf[s + i]) i++;
-    if (i === len) return at;
-  }
-  const name = buf.toString('utf8', s, e);
-  const entry = {
-    bytes: new Uint8Array(buf.subarray(s, e)),
-    name,
-    lower: name.toLowerCase(),
-    binary: false,
-    binaryFor: undefined,
-  };
-  if (count < MAX_NAMES) {
-    names.push(entry);
-    return count;
-  }
-  overflow = entry;
-  return -1;
-}
-let overflow: AttributeName | undefined;
-
-// Lower-case names of the current entry's attributes (decoding is not re-entrant).
-const entryLowers: string[] = [];
-
-/** The tag of a value that is bytes, in a record (a wire value is always an OCTET STRING). */
-const RECORD_BYTES = 0x80;
-
 /**
- * Reads a SearchResultEntry's content (objectName, PartialAttributeList), or a record.
- *
- * - From the wire (`binary` given): a value is bytes when its attribute is in `binary`, or when it
- *   is not UTF-8; otherwise it is text.
- * - From a record (`binary` undefined): a value tagged [0] is bytes; an OCTET STRING follows the
- *   wire's rule for an attribute not in `binary`.
+ * Reads a SearchResultEntry's content (objectName, PartialAttributeList). A value is bytes when
+ * its attribute is in `binary`, or when it is not UTF-8; otherwise it is text.
  */
-function readEntry(
-  r: BerReader,
-  binary: ReadonlySet<string> | undefined,
-): { dn: string; attributes: Attributes } {
+function readEntry(r: BerReader, binary: ReadonlySet<string>): { dn: string; attributes: Attributes } {
   const dn = r.readString(OCTET_STRING, 'objectName');
   const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
   const attributes: Attributes = {};
   const buf = r.buf;
-  entryLowers.length = 0;
+  beginEntry();
   let hint = 0;
   while (r.pos < listEnd) {
     const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
     const an = nameAt(r, hint, binary);
     hint = lastName + 1;
     const valsEnd = r.enter(SET, 'attribute values');
-    // LDAP names are case-insensitive (RFC 4512 §2.5): a repeated name, in whatever spelling,
-    // merges into the first one's values.
-    // (`__proto__` is looked up as an own property: anything else would read the prototype.)
-    let values =
-      an.name === '__proto__'
-        ? Object.getOwnPropertyDescriptor(attributes, an.name)?.value
-        : attributes[an.name];
-    if (values === undefined) {
-      const prior = entryLowers.indexOf(an.lower);
-      if (prior >= 0) {
-        values = attributes[Object.keys(attributes)[prior]!]!;
-      } else {
-        entryLowers.push(an.lower);
-      }
-    }
+    let values = valuesOf(attributes, an.name, an.lower);
     while (r.pos < valsEnd) {
-      const bytes = binary === undefined ? buf[r.pos] === RECORD_BYTES : an.binary;
-      const e = r.enter(binary === undefined && bytes ? RECORD_BYTES : OCTET_STRING, 'attribute value');
-      const value = decodeValue(buf, r.pos, e, bytes);
+      const e = r.enter(OCTET_STRING, 'attribute value');
+      const value = decodeValue(buf, r.pos, e, an.binary);
       r.pos = e;
       if (values === undefined) setOwn(attributes, an.name, (values = [value]));
       else values.push(value);
@@ -363,97 +300,68 @@ function readEntry(
 let lastName = -1;
 
 /** Reads an attribute description and returns its cached spelling, `binary` worked out. */
-function nameAt(r: BerReader, hint: number, binary: ReadonlySet<string> | undefined): AttributeName {
+function nameAt(r: BerReader, hint: number, binary: ReadonlySet<string>): AttributeName {
   const e = r.enter(OCTET_STRING, 'attribute type');
   lastName = attributeName(r.buf, r.pos, e, hint);
   r.pos = e;
   const an = lastName < 0 ? overflow! : names[lastName]!;
-  if (binary !== undefined && an.binaryFor !== binary) {
+  if (an.binaryFor !== binary) {
     an.binary = binary.has(an.lower) || an.lower.endsWith(';binary');
     an.binaryFor = binary;
   }
   return an;
 }
 
-/**
- * Text when the bytes are valid UTF-8 (ASCII checked first: the fast, common path), else an
- * exact copy of the bytes. Never a lossy decode.
- */
-function decodeValue(buf: Buffer, s: number, e: number, binary: boolean): AttributeValue {
-  if (!binary) {
-    let i = s;
-    while (i < e && buf[i]! < 0x80) i++;
-    if (i === e) return latin1(buf, s, e);
-    if (isUtf8(buf.subarray(s, e))) return utf8(buf, s, e);
-  }
-  return new Uint8Array(buf.subarray(s, e));
-}
-
 // ---------------------------------------------------------------- entry records
 
 /**
  * Checks a SearchResultEntry's content as `readEntry` would, without decoding any value, and
- * returns its DN and record; an entry without attributes has no record.
- *
- * A record is that content exactly as the server sent it, except that the values of attributes
- * in `binary` are tagged [0] (0x80) instead of OCTET STRING, so `decodeEntryRecord` gives the
- * entry `readEntry` would have, without knowing the options. It is a latin1 string (one
- * character per byte), which V8 keeps flat at one byte per character: the compact form in which
- * stores keep entries, here a copy rather than an encode.
+ * returns its DN and its record (./record.ts), written straight from the PDU's bytes; an entry
+ * without attributes has no record. The values of attributes in `binary` are marked as bytes,
+ * so the record decodes to the entry `readEntry` would give, without knowing the options.
  */
 function scanEntry(r: BerReader, binary: ReadonlySet<string>): { dn: string; record: string | undefined } {
-  const start = r.pos;
+  const buf = r.buf;
+  const dnAt = r.pos;
+  const dnEnd = r.enter(OCTET_STRING, 'objectName');
+  const dnStart = r.pos;
+  r.pos = dnAt;
   const dn = r.readString(OCTET_STRING, 'objectName');
   const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
-  const empty = r.pos === listEnd;
-  let marks: number[] | undefined;
+  if (r.pos === listEnd) {
+    if (!r.done) throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+    return { dn, record: undefined };
+  }
+  // A record is never longer than the BER it comes from (see `berToRecord`).
+  const b = recordScratch(r.end - dnAt + 16);
+  let o = writeVarint(b, 0, dnEnd - dnStart);
+  o = copyBytes(b, o, buf, dnStart, dnEnd);
   let hint = 0;
   while (r.pos < listEnd) {
     const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
     const an = nameAt(r, hint, binary);
     hint = lastName + 1;
-    const valsEnd = r.enter(SET, 'attribute values');
-    while (r.pos < valsEnd) {
-      if (an.binary) (marks ??= []).push(r.pos);
-      r.pos = r.enter(OCTET_STRING, 'attribute value');
+    if (lastName >= 0) o = writeVarint(b, o, lastName + 1);
+    else {
+      b[o++] = 0;
+      o = writeVarint(b, o, an.bytes.length);
+      for (const byte of an.bytes) b[o++] = byte;
     }
+    const valsEnd = r.enter(SET, 'attribute values');
+    const countAt = o++;
+    let count = 0;
+    const bytes = an.binary ? 1 : 0;
+    for (; r.pos < valsEnd; count++) {
+      const e = r.enter(OCTET_STRING, 'attribute value');
+      o = writeVarint(b, o, (e - r.pos) * 2 + bytes);
+      o = copyBytes(b, o, buf, r.pos, e);
+      r.pos = e;
+    }
+    o = placeCount(b, countAt, o, count);
     if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
   }
   if (r.pos !== listEnd || !r.done) {
     throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
   }
-  if (empty) return { dn, record: undefined };
-  if (marks === undefined) return { dn, record: latin1(r.buf, start, r.end) };
-  const copy = Buffer.from(r.buf.subarray(start, r.end));
-  for (const at of marks) copy[at - start] = RECORD_BYTES;
-  return { dn, record: latin1(copy, 0, copy.length) };
-}
-
-/**
- * The entry a record holds (see `scanEntry`; `encodeEntryRecord` in stores/codec.ts writes the
- * same form). Throws MalformedBerError when the bytes are not one.
- */
-export function decodeEntryRecord(record: Buffer): { dn: string; attributes: Attributes } {
-  return readEntry(new BerReader(record, 0, record.length), undefined);
-}
-
-/** Only the DN of a record. Throws MalformedBerError when it does not start like one. */
-export function recordDn(record: Buffer): string {
-  return new BerReader(record, 0, record.length).readString(OCTET_STRING, 'objectName');
-}
-
-// Buffer's own slicers, called directly: Buffer#toString(encoding, start, end) reaches the same
-// native code through an encoding lookup and two wrappers, a cost paid for every value.
-interface Slicers {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-const direct = typeof (Buffer.prototype as unknown as Partial<Slicers>).latin1Slice === 'function';
-
-function latin1(buf: Buffer, s: number, e: number): string {
-  return direct ? (buf as unknown as Slicers).latin1Slice(s, e) : buf.toString('latin1', s, e);
-}
-
-function utf8(buf: Buffer, s: number, e: number): string {
-  return direct ? (buf as unknown as Slicers).utf8Slice(s, e) : buf.toString('utf8', s, e);
+  return { dn, record: takeScratch(0, o) };
 }

@@ -260,10 +260,8 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         if (pending !== undefined) {
           if (pending !== null && records.get(entryUUID) === record) return;
           old = pending ?? undefined;
-        } else if (store.getRecord !== undefined) {
-          const oldRecord = store.getRecord(entryUUID);
-          if (oldRecord === record) return;
-          old = oldRecord === undefined ? undefined : recordEntry(oldRecord, entryUUID);
+        } else if (store.sameRecord?.(entryUUID, record) === true) {
+          return;
         } else {
           old = store.get(entryUUID);
         }

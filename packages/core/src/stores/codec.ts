@@ -1,27 +1,20 @@
 /**
- * The stored form of an entry, shared by the stores: its record.
+ * Records, the form in which stores keep entries (protocol/record.ts), for the stores.
  *
- * A record is the entry as one BER string, the content of an LDAP SearchResultEntry:
+ * A record is a compact latin1 string: the DN and the values as the wire gave them, with the
+ * attribute names as numbers into this process's name table. An entry that arrives straight from
+ * `syncrepl()` already is a record: the decoder checks the entry and writes its record instead
+ * of decoding it (see `withEntryRecords` and the batch's `records`), so a store keeps it without
+ * encoding anything, and `recordEntry` decodes its attributes only if somebody reads them.
+ * `encodeEntryRecord` writes the same form for entries built any other way.
  *
- *   OCTET STRING dn, SEQUENCE { SEQUENCE { OCTET STRING name, SET { value, … } }, … }
- *
- * where a value tagged [0] is bytes and an OCTET STRING is text when it is UTF-8 (else bytes,
- * as on the wire; protocol/pdu.ts, `scanEntry`). It is kept as a latin1 string, one character per
- * byte, which V8 stores flat: about the size of the entry's values, with no object per attribute
- * or value for the garbage collector to trace.
- *
- * An entry that arrives straight from `syncrepl()` already is a record: the decoder checks the
- * entry and copies its bytes out instead of decoding them (see `withEntryRecords` and the
- * batch's `records`), so a store keeps it without encoding anything, and `recordEntry` decodes
- * its attributes only if somebody reads them. `encodeEntryRecord` writes the same form for
- * entries built any other way.
- *
- * Reading is the wire decoder's work on the record, so a stored entry comes back exactly as
- * the wire gave it. Stored state can be damaged (a disk error, another tool, an older format):
- * `decodeRecord` turns anything that is not a record into CorruptReplicaError, which a store
- * answers by discarding its state, never by crashing a consumer later.
+ * A persistent store keeps the BER form of each record (`storedRecord`, `recordOfStored`):
+ * standard LDAP, and free of this process's name numbers. Stored state can be damaged (a disk
+ * error, another tool, an older format): `recordOfStored` and `decodeRecord` turn anything that is
+ * not a record into CorruptReplicaError, which a store answers by discarding its state, never by
+ * crashing a consumer later.
  */
-import { decodeEntryRecord, recordDn } from '../protocol/pdu.js';
+import { berToRecord, decodeRecord as readRecord, recordDn, recordToBer } from '../protocol/record.js';
 import type { Entry } from '../replica/changes.js';
 import type { Attributes } from '../sync/messages.js';
 
@@ -40,10 +33,15 @@ const SET = 0x31;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
- * The record of `entry`, as a latin1 string. Throws a TypeError for a dn that is not a string or
- * a value that is neither a string nor a Uint8Array.
+ * The record of `entry`. Throws a TypeError for a dn that is not a string or a value that is
+ * neither a string nor a Uint8Array.
  */
 export function encodeEntryRecord(entry: Entry): string {
+  return berToRecord(Buffer.from(encodeBer(entry), 'latin1'));
+}
+
+/** The BER form of `entry`'s record (one character per byte). */
+function encodeBer(entry: Entry): string {
   if (typeof entry.dn !== 'string') throw new TypeError('An entry needs a string dn.');
   let list = '';
   for (const name of Object.keys(entry.attributes)) {
@@ -61,9 +59,32 @@ export function encodeEntryRecord(entry: Entry): string {
 }
 
 /** The entry a record holds, decoded now. Throws CorruptReplicaError when `record` is not a record. */
-export function decodeRecord(record: string | Uint8Array, entryUUID: string): Entry {
+export function decodeRecord(record: string, entryUUID: string): Entry {
   try {
-    return decodeEntryRecord(bytesOf(record));
+    return readRecord(Buffer.from(record, 'latin1'));
+  } catch (error) {
+    throw corrupt(entryUUID, error);
+  }
+}
+
+/**
+ * The stored (BER) form of a record, for a persistent store: a view of scratch space, valid until
+ * the next call into this module (copy it out at once).
+ */
+export function storedRecord(record: string): Buffer {
+  return recordToBer(record);
+}
+
+/**
+ * The record of a stored (BER) form, checked. Throws CorruptReplicaError when `stored` is not
+ * the BER form of a record.
+ */
+export function recordOfStored(stored: Uint8Array, entryUUID: string): string {
+  try {
+    // (`length`, not `byteLength`: lmdb-js hands out one reused buffer with its length set.)
+    return berToRecord(
+      Buffer.isBuffer(stored) ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.length),
+    );
   } catch (error) {
     throw corrupt(entryUUID, error);
   }
@@ -132,16 +153,10 @@ class LazyAttributes extends Stamp {
 
 function recordDnOf(record: string, entryUUID: string): string {
   try {
-    return recordDn(bytesOf(record));
+    return recordDn(Buffer.from(record, 'latin1'));
   } catch (error) {
     throw corrupt(entryUUID, error);
   }
-}
-
-function bytesOf(record: string | Uint8Array): Buffer {
-  return typeof record === 'string'
-    ? Buffer.from(record, 'latin1')
-    : Buffer.from(record.buffer, record.byteOffset, record.byteLength);
 }
 
 function corrupt(entryUUID: string, error: unknown): CorruptReplicaError {

@@ -49,7 +49,13 @@ import {
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
 import type { Entry } from '../replica/changes.js';
-import { CorruptReplicaError, decodeRecord, encodeEntryRecord, recordEntry } from './codec.js';
+import {
+  CorruptReplicaError,
+  encodeEntryRecord,
+  recordEntry,
+  recordOfStored,
+  storedRecord,
+} from './codec.js';
 import {
   ReplicaStoreBusyError,
   canonicalIdentity,
@@ -211,17 +217,21 @@ export class LmdbStore implements ReplicaStore {
   }
 
   get(entryUUID: string): Entry | undefined {
-    const record = this.getRecord(entryUUID);
+    const record = this.#record(entryUUID);
     return record === undefined ? undefined : recordEntry(record, entryUUID);
   }
 
-  getRecord(entryUUID: string): string | undefined {
+  sameRecord(entryUUID: string, record: string): boolean {
+    return this.#record(entryUUID) === record;
+  }
+
+  #record(entryUUID: string): string | undefined {
     if (!this.#keys.has(entryUUID)) return undefined;
     const pending = this.#pending.get(entryUUID);
-    if (pending !== undefined) return pendingRecord(pending);
-    // A view of LMDB's memory, valid until the next read: copied out at once.
+    if (pending !== undefined) return pendingRecord(pending, entryUUID);
+    // A view of LMDB's memory, valid until the next read: read at once.
     const stored = this.#env.entries.getBinaryFast(entryUUID);
-    return stored === undefined ? undefined : stored.toString('latin1');
+    return stored === undefined ? undefined : recordOfStored(stored, entryUUID);
   }
 
   has(entryUUID: string): boolean {
@@ -234,10 +244,10 @@ export class LmdbStore implements ReplicaStore {
 
   *entries(): IterableIterator<[string, Entry]> {
     for (const { key, value } of this.#env.entries.getRange()) {
-      if (!this.#pending.has(key)) yield [key, recordEntry(value.toString('latin1'), key)];
+      if (!this.#pending.has(key)) yield [key, recordEntry(recordOfStored(value, key), key)];
     }
     for (const [key, pending] of this.#pending) {
-      const record = pendingRecord(pending);
+      const record = pendingRecord(pending, key);
       if (record !== undefined) yield [key, recordEntry(record, key)];
     }
   }
@@ -259,25 +269,34 @@ export class LmdbStore implements ReplicaStore {
       if (record !== null) size += record.length;
     }
 
-    // The records' bytes go into one buffer, and the strings are let go at once. Held until the
-    // transaction runs (tens of milliseconds during a refresh), 100k strings would outlive two
-    // scavenges, be promoted, and pile up as old-generation garbage: ~40 MB of peak RSS.
-    const pendingBatch: PendingBatch = { sequence: ++this.#batches, bytes: this.#buffer(size) };
-    const { bytes } = pendingBatch;
+    // The records' stored forms go into one buffer: held until the transaction runs (tens of
+    // milliseconds during a refresh), 100k strings or buffers would outlive two scavenges, be
+    // promoted, and pile up as old-generation garbage: ~40 MB of peak RSS. A stored form is
+    // larger than its record (typically 1.7×): the buffer grows when the estimate falls short.
+    const pendingBatch: PendingBatch = { sequence: ++this.#batches, bytes: this.#buffer(2 * size + 1024) };
     const writes: [entryUUID: string, pending: Pending][] = [];
     let at = 0;
     for (const [entryUUID, record] of records) {
       const pending: Pending = { batch: pendingBatch, start: -1, end: -1 };
-      if (record === null) {
-        this.#keys.delete(entryUUID);
-      } else {
-        this.#keys.add(entryUUID);
+      if (record !== null) {
+        const stored = storedRecord(record);
+        if (at + stored.length > pendingBatch.bytes.length) {
+          const grown = this.#buffer(2 * (at + stored.length));
+          pendingBatch.bytes.copy(grown, 0, 0, at);
+          this.#release(pendingBatch.bytes);
+          pendingBatch.bytes = grown;
+        }
         pending.start = at;
-        pending.end = at += bytes.write(record, at, 'latin1');
+        pending.end = at += stored.copy(pendingBatch.bytes, at);
       }
-      this.#pending.set(entryUUID, pending);
       writes.push([entryUUID, pending]);
     }
+    for (const [entryUUID, pending] of writes) {
+      if (pending.start < 0) this.#keys.delete(entryUUID);
+      else this.#keys.add(entryUUID);
+      this.#pending.set(entryUUID, pending);
+    }
+    const { bytes } = pendingBatch;
     this.#cookie = batch.cookie;
 
     const { root, entries, meta } = this.#env;
@@ -354,8 +373,8 @@ const BATCH_BUFFER_UNIT = 64 * 1024;
 const MAX_SPARE_BYTES = 32 * 1024 * 1024;
 
 /** The record of a pending write, or undefined for a pending delete. */
-function pendingRecord({ batch, start, end }: Pending): string | undefined {
-  return start < 0 ? undefined : batch.bytes.toString('latin1', start, end);
+function pendingRecord({ batch, start, end }: Pending, entryUUID: string): string | undefined {
+  return start < 0 ? undefined : recordOfStored(batch.bytes.subarray(start, end), entryUUID);
 }
 
 const ENTRIES_OPTIONS = { name: 'entries', encoding: 'binary' } as const;
@@ -425,7 +444,7 @@ function load(env: Environment, transaction: Transaction): { cookie: string | un
   const keys = new Set<string>();
   for (const { key, value } of env.entries.getRange({ transaction })) {
     if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
-    decodeRecord(value, key);
+    recordOfStored(value, key);
     keys.add(key);
   }
   return { cookie, keys };

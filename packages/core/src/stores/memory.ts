@@ -1,12 +1,13 @@
 /**
  * The default store: the replica in process memory, gone when the process ends.
  *
- * Entries are kept as records (stores/codec.ts): one flat one-byte string each, about the size of
- * the entry's values, and decoded on read. A decoded entry costs V8 an object, plus an array and a
- * string per attribute (about 1.2 KB for a typical 10-attribute person entry), and the garbage
- * collector traces every one of them; a record is one string it never looks into (about 0.5 KB
- * with its key and map slot). That is what lets 100k entries and the rest of a pipeline fit in
- * 150 MB. An entry from the wire comes with its record, so keeping it is a copy, not an encode.
+ * Entries are kept as records (protocol/record.ts): one flat one-byte string each, about the size
+ * of the entry's DN and values, and decoded on read. A decoded entry costs V8 an object, plus an
+ * array and a string per attribute (about 1.2 KB for a typical 13-attribute person entry), and the
+ * garbage collector traces every one of them; a record is one string it never looks into (364
+ * bytes of heap with its key and map slot, 255 of them the record). That is what lets 100k
+ * entries and the rest of a pipeline fit in 150 MB. An entry from the wire comes with its record,
+ * so keeping it is a copy, not an encode.
  * Reads happen once per incoming message for an entry the replica holds (to classify it and to
  * build `old`), so the decode is not on a hot loop.
  */
@@ -53,8 +54,8 @@ export class MemoryStore implements ReplicaStore {
     return record === undefined ? undefined : recordEntry(record, entryUUID);
   }
 
-  getRecord(entryUUID: string): string | undefined {
-    return this.#entries.get(entryUUID);
+  sameRecord(entryUUID: string, record: string): boolean {
+    return this.#entries.get(entryUUID) === record;
   }
 
   has(entryUUID: string): boolean {

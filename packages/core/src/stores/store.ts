@@ -43,11 +43,12 @@ export interface ReplicaStore {
   readonly size: number;
   get(entryUUID: string): Entry | undefined;
   /**
-   * Optional, for stores that keep records (stores/codec.ts): the entry's record. The replica
-   * compares it with an incoming entry's record, so an entry the server resends unchanged (every
-   * entry of a reload) costs a string comparison, not a decode and a diff.
+   * Optional, for stores that keep records (stores/codec.ts): whether the store holds the entry
+   * with exactly the content of `record`. The replica asks before it decodes anything, so an
+   * entry the server resends unchanged (every entry of a reload) costs a comparison, not a
+   * decode and a diff.
    */
-  getRecord?(entryUUID: string): string | undefined;
+  sameRecord?(entryUUID: string, record: string): boolean;
   has(entryUUID: string): boolean;
   /** Every entryUUID, in no particular order. Safe to iterate while nothing is committed. */
   entryUUIDs(): Iterable<string>;

@@ -20,7 +20,8 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type tls from 'node:tls';
 import { LdapConnection, parseLdapUrl, withTimeout, type LdapUrl } from '../protocol/connection.js';
-import { decodeEntryRecord, encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
+import { encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
+import { decodeRecord } from '../protocol/record.js';
 import {
   CANCEL_REQUEST_OID,
   SYNC_DONE_OID,
@@ -220,7 +221,7 @@ class EntryRecordMessage {
   }
 
   get attributes(): Attributes {
-    return decodeEntryRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
+    return decodeRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
   }
 }
 

@@ -1,0 +1,112 @@
+/**
+ * Decoding attributes, shared by the wire decoder (./pdu.ts) and records (./record.ts): the
+ * process's table of attribute names, the rule that makes a value text or bytes, and merging
+ * a name repeated in another spelling.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Attributes, AttributeValue } from '../sync/messages.js';
+
+/** An attribute description as the server spelled it, decoded once. */
+export interface AttributeName {
+  bytes: Uint8Array;
+  name: string;
+  lower: string;
+  /** Whether values are bytes, for the `binaryAttributes` set it was computed for. */
+  binary: boolean;
+  binaryFor: ReadonlySet<string> | undefined;
+}
+
+// Attribute names repeat in every entry, in the same order: decode each spelling once and find
+// it again by its bytes, starting where the previous attribute's name was found. Bounded; names
+// past the bound are decoded each time. Append-only for the life of the process, so an index
+// names the same spelling for good: records (./record.ts) refer to names by index + 1.
+export const names: AttributeName[] = [];
+const MAX_NAMES = 256;
+
+/**
+ * The index in `names` of the name in buf[s, e), added if new; -1 past the bound (then `overflow`
+ * holds it). The search starts at index `hint`.
+ */
+export function attributeName(buf: Buffer, s: number, e: number, hint: number): number {
+  const len = e - s;
+  const count = names.length;
+  for (let k = 0; k < count; k++) {
+    const at = (hint + k) % count;
+    const bytes = names[at]!.bytes;
+    if (bytes.length !== len) continue;
+    let i = 0;
+    while (i < len && bytes[i] === buf[s + i]) i++;
+    if (i === len) return at;
+  }
+  const name = buf.toString('utf8', s, e);
+  const entry = {
+    bytes: new Uint8Array(buf.subarray(s, e)),
+    name,
+    lower: name.toLowerCase(),
+    binary: false,
+    binaryFor: undefined,
+  };
+  if (count < MAX_NAMES) {
+    names.push(entry);
+    return count;
+  }
+  overflow = entry;
+  return -1;
+}
+export let overflow: AttributeName | undefined;
+
+// Lower-case names of the current entry's attributes (decoding is not re-entrant).
+const entryLowers: string[] = [];
+
+/** Starts an entry for `valuesOf`. */
+export function beginEntry(): void {
+  entryLowers.length = 0;
+}
+
+/**
+ * The values the current entry already has under `name` in any spelling, or undefined (and
+ * `lower` is noted): LDAP names are case-insensitive (RFC 4512 §2.5), so a repeated name, however
+ * spelled, merges into the first one's values.
+ */
+export function valuesOf(attributes: Attributes, name: string, lower: string): AttributeValue[] | undefined {
+  // (`__proto__` is looked up as an own property: anything else would read the prototype.)
+  const values: AttributeValue[] | undefined =
+    name === '__proto__' ? Object.getOwnPropertyDescriptor(attributes, name)?.value : attributes[name];
+  if (values !== undefined) return values;
+  const prior = entryLowers.indexOf(lower);
+  if (prior >= 0) return attributes[Object.keys(attributes)[prior]!]!;
+  entryLowers.push(lower);
+  return undefined;
+}
+
+/**
+ * Text when the bytes are valid UTF-8 (ASCII checked first: the fast, common path), else an
+ * exact copy of the bytes. Never a lossy decode.
+ */
+export function decodeValue(buf: Buffer, s: number, e: number, binary: boolean): AttributeValue {
+  if (!binary) {
+    let i = s;
+    while (i < e && buf[i]! < 0x80) i++;
+    if (i === e) return latin1(buf, s, e);
+    if (isUtf8(buf.subarray(s, e))) return utf8(buf, s, e);
+  }
+  return new Uint8Array(buf.subarray(s, e));
+}
+
+// Buffer's own slicers, called directly: Buffer#toString(encoding, start, end) reaches the same
+// native code through an encoding lookup and two wrappers, a cost paid for every value.
+interface Slicers {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+const direct = typeof (Buffer.prototype as unknown as Partial<Slicers>).latin1Slice === 'function';
+
+/** `buf`'s bytes [s, e) as a latin1 string (one character per byte). */
+export function latin1(buf: Buffer, s: number, e: number): string {
+  return direct ? (buf as unknown as Slicers).latin1Slice(s, e) : buf.toString('latin1', s, e);
+}
+
+/** `buf`'s bytes [s, e) decoded as UTF-8. */
+export function utf8(buf: Buffer, s: number, e: number): string {
+  return direct ? (buf as unknown as Slicers).utf8Slice(s, e) : buf.toString('utf8', s, e);
+}
