@@ -110,6 +110,8 @@ class Reader {
 
   varint(): number {
     const { b } = this;
+    // The common case first: a number under 128, one byte.
+    if (this.at < b.length && b[this.at]! < 0x80) return b[this.at++]!;
     let value = 0;
     let scale = 1;
     for (let k = 0; k < 5; k++) {
@@ -275,7 +277,7 @@ export function recordToBer(record: string): Buffer {
     o = header(b, o, SEQUENCE, attributeSize(nameLength, setLength));
     o = header(b, o, OCTET_STRING, nameLength);
     if (name === undefined) o = copyBytes(b, o, b, nameStart, nameStart + nameLength);
-    else for (const byte of name) b[o++] = byte;
+    else for (let k = 0; k < nameLength; k++) b[o++] = name[k]!;
     o = header(b, o, SET, setLength);
     for (let count = w.varint(); count > 0; count--) {
       const tagged = w.varint();
