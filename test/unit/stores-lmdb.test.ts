@@ -149,10 +149,15 @@ describe('LmdbStore', () => {
         const entryUUID = `00000000-0000-4000-8000-${String(b * 1000 + i).padStart(12, '0')}`;
         // Batch 4 holds one record larger than a 64 KiB buffer step.
         const size = b === 4 && i === 0 ? 200_000 : 10 + ((b * 7 + i) % 50);
-        const entry: Entry = {
-          dn: `cn=e${b}-${i},dc=example`,
-          attributes: { description: ['x'.repeat(size) + b] },
-        };
+        // Batch 7's entries have many long names and short values: their BER (what is stored) is
+        // about ten times their record, more than the batch buffer is first sized for.
+        const attributes =
+          b === 7
+            ? Object.fromEntries(
+                Array.from({ length: 40 }, (_, k) => [`x-a-rather-long-name-${k}`, [`${i}`]]),
+              )
+            : { description: ['x'.repeat(size) + b] };
+        const entry: Entry = { dn: `cn=e${b}-${i},dc=example`, attributes };
         mutations.push([entryUUID, entry]);
         expected.set(entryUUID, entry);
       }
