@@ -27,6 +27,7 @@
 import { attributeName, beginEntry, decodeValue, latin1, names, utf8, valuesOf } from './attributes.js';
 import type { Attributes, AttributeValue } from '../sync/messages.js';
 import { setOwn } from '../replica/records.js';
+import { BerReader } from './ber.js';
 
 const OCTET_STRING = 0x04;
 const BYTES = 0x80;
@@ -185,52 +186,43 @@ export function recordDn(record: Buffer): string {
 
 /**
  * The record of an entry in BER form: OCTET STRING dn, SEQUENCE { SEQUENCE { OCTET STRING name,
- * SET { value, … } }, … }, where a value tagged [0] is bytes. Throws RecordError for anything
- * else, including indefinite or 5-byte lengths and bytes after the attribute list.
+ * SET { value, … } }, … }, where a value tagged [0] is bytes. Read with the wire's BerReader:
+ * throws MalformedBerError (or RecordError) for anything else, including indefinite or 5-byte
+ * lengths and bytes after the attribute list.
  */
 export function berToRecord(ber: Buffer): string {
-  const end = ber.length;
+  const r = new BerReader(ber);
   // A record is never longer than the BER it comes from: every varint replaces a BER header at
   // least as long, and an attribute's count stands in for its SEQUENCE header.
-  const b = recordScratch(end + 16);
-  let i = 0;
-  let length = elementLength(ber, i, OCTET_STRING, end);
-  i += headerSize(ber, i);
-  let o = writeVarint(b, 0, length);
-  o = copyBytes(b, o, ber, i, i + length);
-  i += length;
-  length = elementLength(ber, i, SEQUENCE, end);
-  i += headerSize(ber, i);
-  if (i + length !== end) throw new RecordError('bytes after the attribute list');
+  const b = recordScratch(ber.length + 16);
+  let [start, end] = r.readRaw(OCTET_STRING, 'dn');
+  let o = writeVarint(b, 0, end - start);
+  o = copyBytes(b, o, ber, start, end);
+  const listEnd = r.enter(SEQUENCE, 'attribute list');
+  if (listEnd !== ber.length) throw new RecordError('bytes after the attribute list');
   let hint = 0;
-  while (i < end) {
-    const attributeEnd = i + headerSize(ber, i) + elementLength(ber, i, SEQUENCE, end);
-    i += headerSize(ber, i);
-    length = elementLength(ber, i, OCTET_STRING, attributeEnd);
-    i += headerSize(ber, i);
-    const index = attributeName(ber, i, i + length, hint);
+  while (r.pos < listEnd) {
+    const attributeEnd = r.enter(SEQUENCE, 'attribute');
+    [start, end] = r.readRaw(OCTET_STRING, 'attribute name');
+    const index = attributeName(ber, start, end, hint);
     hint = index + 1;
     if (index >= 0) o = writeVarint(b, o, index + 1);
     else {
       b[o++] = 0;
-      o = writeVarint(b, o, length);
-      o = copyBytes(b, o, ber, i, i + length);
+      o = writeVarint(b, o, end - start);
+      o = copyBytes(b, o, ber, start, end);
     }
-    i += length;
-    const setEnd = i + headerSize(ber, i) + elementLength(ber, i, SET, attributeEnd);
-    i += headerSize(ber, i);
+    const setEnd = r.enter(SET, 'attribute values');
     const countAt = o++;
     let count = 0;
-    for (; i < setEnd; count++) {
-      const bytes = ber[i] === BYTES ? 1 : 0;
-      length = elementLength(ber, i, bytes === 1 ? BYTES : OCTET_STRING, setEnd);
-      i += headerSize(ber, i);
-      o = writeVarint(b, o, length * 2 + bytes);
-      o = copyBytes(b, o, ber, i, i + length);
-      i += length;
+    for (; r.pos < setEnd; count++) {
+      const bytes = r.peekTag() === BYTES ? 1 : 0;
+      [start, end] = r.readRaw(bytes === 1 ? BYTES : OCTET_STRING, 'attribute value');
+      o = writeVarint(b, o, (end - start) * 2 + bytes);
+      o = copyBytes(b, o, ber, start, end);
     }
     o = placeCount(b, countAt, o, count);
-    if (i !== attributeEnd) throw new RecordError('unexpected element in an attribute');
+    if (r.pos !== attributeEnd) throw new RecordError('unexpected element in an attribute');
   }
   return takeScratch(0, o);
 }
@@ -329,28 +321,4 @@ function header(b: Buffer, o: number, tag: number, length: number): number {
   b[o++] = 0x80 | size;
   for (let k = size - 1; k >= 0; k--) b[o++] = Math.floor(length / 0x100 ** k) % 0x100;
   return o;
-}
-
-/**
- * The content length of the BER element at `i`, after checking its tag and that it ends by `end`.
- * Definite lengths of up to 4 bytes.
- */
-function elementLength(b: Buffer, i: number, tag: number, end: number): number {
-  if (i + 2 > end || b[i] !== tag) throw new RecordError(`expected tag 0x${tag.toString(16)} at ${i}`);
-  let length = b[i + 1]!;
-  let size = 0;
-  if (length >= 0x80) {
-    size = length & 0x7f;
-    if (size === 0 || size > 4) throw new RecordError(`unsupported length at ${i + 1}`);
-    length = 0;
-    for (let k = 0; k < size; k++) length = length * 0x100 + (b[i + 2 + k] ?? 0);
-  }
-  if (i + 2 + size + length > end) throw new RecordError(`element at ${i} runs past its end`);
-  return length;
-}
-
-/** The size of the tag and length of the BER element at `i`. */
-function headerSize(b: Buffer, i: number): number {
-  const first = b[i + 1]!;
-  return first < 0x80 ? 2 : 2 + (first & 0x7f);
 }
