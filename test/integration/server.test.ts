@@ -471,16 +471,27 @@ describe('authorization without a scope, and resource callbacks that throw', () 
 });
 
 describe('upstream', () => {
-  test('before the first ready, listings and streams get 503 with Retry-After', async () => {
+  test('before the first ready, listings get 503 with Retry-After; streams get 200 and are held until the data flows', async () => {
     const s = await subman({ waitReady: false });
     await s.slapd.stop();
-    const fresh = await subman({ slapd: s.slapd, waitReady: false });
+    const fresh = await subman({ slapd: s.slapd, waitReady: false, heartbeatMs: 50 });
     const list = await getJson(`${fresh.base}${subscribers()}`);
     expect(list.status).toBe(503);
     expect(list.headers.get('retry-after')).toBe('5');
     const stream = await sse(`${fresh.base}${subscribers()}?subscribe=1`);
-    expect(stream.status).toBe(503);
+    expect(stream.status).toBe(200);
+    // Held: heartbeats, no event, while the directory is down.
+    const beats = stream.comments.length;
+    await stream.until(() => stream.comments.length >= beats + 3);
+    expect(stream.events).toEqual([]);
     await s.slapd.start();
+    await stream.until(ready, 20_000);
+    const listing = await getJson(`${fresh.base}${subscribers()}`);
+    expect(listing.status).toBe(200);
+    expect([...rebuild(stream.events).values()].sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      listing.body,
+    );
+    expect(stream.events.some((e) => e.event === 'reset')).toBe(false);
   });
 
   test('while LDAP is down, open streams stay open with heartbeats, and get the changes after recovery', async () => {
@@ -579,7 +590,7 @@ describe('fan-out and observability', () => {
 });
 
 describe('corrupt stored state', () => {
-  test('a damaged change log is moved aside: the server starts, and old cookies get a reset', async () => {
+  test('a damaged change log is moved aside: the server starts, and old cookies resume by their directory position', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'subman-damaged-'));
     try {
       const s = await subman({ storeDir: dir });
@@ -589,6 +600,7 @@ describe('corrupt stored state', () => {
       first.close();
       await s.stopServer();
       await writeFile(join(dir, 'log', 'data.mdb'), Buffer.alloc(8192, 0x5a));
+      await modifyStatus(s, 'sub000020', 'while-down');
       const warnings: string[] = [];
       const again = await subman({
         slapd: s.slapd,
@@ -598,8 +610,12 @@ describe('corrupt stored state', () => {
       expect(warnings.some((w) => w.includes('change log could not be opened'))).toBe(true);
       const r = await sse(`${again.base}${subscribers()}?subscribe=1`, { 'Last-Event-ID': id });
       await r.until(ready);
-      expect(r.events[0]!.event).toBe('reset');
-      expect(entries(r.events).filter((e) => e.syncOp === 'present')).toHaveLength(10);
+      // The log's history is gone, but the stream's position in the directory is not: only the
+      // change made meanwhile, no reset, no replay.
+      expect(r.events.some((e) => e.event === 'reset')).toBe(false);
+      expect(entries(r.events).map((e) => `${e.syncOp} ${e.body.id} ${String(e.body.status)}`)).toEqual([
+        'modify sub000020 while-down',
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 /**
- * The server's change log: bounded history, exact cross-instance lookups, crash detection.
+ * The server's change log: bounded history, directory positions, crash detection.
  */
 import { afterEach, expect, test } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,14 +28,45 @@ test('keeps the last `capacity` changes; a cursor older than that cannot resume'
   expect(log.get(3)?.entryUUID).toBe('u2');
 });
 
-test('an LDAP cookie resolves only when exactly one change carries it', async () => {
-  const log = await ChangeLog.open({ capacity: 10 });
-  log.append({ entryUUID: 'a', new: entry, ldap: 'c1' });
-  log.append({ entryUUID: 'b', new: entry, ldap: 'c2' });
-  log.append({ entryUUID: 'c', new: entry, ldap: 'c2' });
-  expect(log.seqOfLdapCookie('c1')).toBe(1);
-  expect(log.seqOfLdapCookie('c2')).toBeUndefined(); // ambiguous: a reset, never a skip
-  expect(log.seqOfLdapCookie('c3')).toBeUndefined();
+const csn = (s: number, sid = 1) =>
+  `20261205120000.${String(s).padStart(6, '0')}Z#000000#${sid.toString(16).padStart(3, '0')}#000000`.toLowerCase();
+
+test('directory positions: the base of a new history, floors that eviction carries into the base', async () => {
+  const log = await ChangeLog.open({ capacity: 2, base: csn(0) });
+  expect(log.floorAt(0)).toBe(csn(0));
+  log.append({ entryUUID: 'a', new: entry, csn: csn(1), floor: csn(1) });
+  log.append({ entryUUID: 'b', new: entry, csn: csn(2), floor: csn(2) });
+  expect([log.floorAt(0), log.floorAt(1), log.floorAt(2)]).toEqual([csn(0), csn(1), csn(2)]);
+  log.append({ entryUUID: 'c', new: entry, csn: csn(3), floor: csn(3) });
+  // seq 1 left the window: the base is now the floor after it.
+  expect(log.first).toBe(2);
+  expect(log.floorAt(1)).toBe(csn(1));
+  // A cookie without a change of its own raises the newest change's floor.
+  log.raiseFloor(csn(4));
+  expect(log.floorAt(3)).toBe(csn(4));
+});
+
+test("a refresh's changes of unknown CSN are covered by the cookie that ended it", async () => {
+  const log = await ChangeLog.open({ capacity: 10, base: csn(0) });
+  log.append({ entryUUID: 'a', new: entry, csn: csn(1), floor: csn(1) });
+  const refreshFrom = log.last;
+  log.append({ entryUUID: 'b', old: entry, floor: csn(1) }); // a refresh's delete: no CSN
+  log.append({ entryUUID: 'c', new: entry, csn: csn(5), floor: csn(1) });
+  log.coverUnknown(refreshFrom, csn(6));
+  expect(log.get(1)?.upper).toBeUndefined();
+  expect(log.get(2)?.upper).toBe(csn(6));
+  expect(log.get(3)?.upper).toBeUndefined(); // its own CSN says more
+});
+
+test('floors and the base survive a clean close', async () => {
+  const dir = await tempDir();
+  const first = await ChangeLog.open({ capacity: 2, dir, base: csn(0) });
+  for (let i = 1; i <= 3; i++) first.append({ entryUUID: `u${i}`, new: entry, csn: csn(i), floor: csn(i) });
+  await first.close();
+  const reopened = await ChangeLog.open({ capacity: 2, dir });
+  expect([reopened.first, reopened.last]).toEqual([2, 3]);
+  expect([reopened.floorAt(1), reopened.floorAt(2), reopened.floorAt(3)]).toEqual([csn(1), csn(2), csn(3)]);
+  await reopened.close();
 });
 
 test('a log closed cleanly keeps its history and instance; after a crash it starts a new one', async () => {

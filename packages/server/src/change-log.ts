@@ -6,8 +6,11 @@
  *
  * With a directory, the log is persisted in LMDB next to the replica, so a restarted server
  * still resumes streams without a replay. Its `instance` id names one continuous history: a
- * fresh log (new directory, or a replica that started over) gets a new one, and cookies of
- * another instance are then resolved by their LDAP cookie or answered with a reset.
+ * fresh log (new directory, a crash, or a replica that started over) gets a new one.
+ *
+ * Each record also says where it stands in the directory (position.ts): the CSN of the change,
+ * when known, and the floor position after it. Those are the same on every server instance, so
+ * a cookie of another instance, or of this one before a crash, is resolved by them (resume.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -21,8 +24,18 @@ export interface LogRecord {
   old?: Entry;
   /** The entry after the change; absent for a delete. */
   new?: Entry;
-  /** The LDAP cookie the replica was at once this change was applied, when known. */
-  ldap?: string;
+  /** The CSN of this change (its entry's entryCSN, or what its persist cookie moved), when known. */
+  csn?: string;
+  /**
+   * The directory position (formatted, see position.ts) that the state after this change covers:
+   * every change with a CSN it covers is applied. Absent when unknown.
+   */
+  floor?: string;
+  /**
+   * For a change whose CSN is unknown (a refresh's delete): a position (formatted) that covers
+   * it, the cookie that ended its refresh. Absent until that refresh ended.
+   */
+  upper?: string;
 }
 
 export interface ChangeLogOptions {
@@ -32,23 +45,30 @@ export interface ChangeLogOptions {
   dir?: string;
   /** Start a new history even if one is stored (the replica started over). */
   fresh?: boolean;
+  /** For a new history: the directory position (formatted) of the state before its first change. */
+  base?: string;
 }
 
 const META_INSTANCE = 'instance';
 /** Set by a clean close, cleared on open: without it, the last run crashed (see `open`). */
 const META_CLEAN = 'clean';
-const FORMAT = 1;
+/** The floor position before the oldest record held, written by a clean close. */
+const META_BASE = 'base';
+const FORMAT = 2;
 
 export class ChangeLog {
   private readonly ring: (LogRecord | undefined)[];
   private lastSeq: number;
   private firstSeq: number;
+  /** The floor position of the state before `firstSeq` (formatted), when known. */
+  private baseFloor: string | undefined;
 
   private constructor(
     readonly instance: string,
     readonly capacity: number,
     records: LogRecord[],
     startSeq: number,
+    base: string | undefined,
     private readonly db?: {
       root: RootDatabase;
       log: Database<LogRecord, number>;
@@ -58,12 +78,13 @@ export class ChangeLog {
     this.ring = new Array<LogRecord | undefined>(capacity);
     this.lastSeq = startSeq;
     this.firstSeq = startSeq + 1;
+    this.baseFloor = base;
     for (const r of records) this.put(r);
   }
 
   static async open(options: ChangeLogOptions): Promise<ChangeLog> {
     const capacity = Math.max(1, Math.floor(options.capacity));
-    if (!options.dir) return new ChangeLog(newInstance(), capacity, [], 0);
+    if (!options.dir) return new ChangeLog(newInstance(), capacity, [], 0, options.base);
     mkdirSync(options.dir, { recursive: true });
     const root = open({ path: options.dir, compression: false });
     const log = root.openDB<LogRecord, number>({ name: 'log', keyEncoding: 'uint32' });
@@ -78,16 +99,22 @@ export class ChangeLog {
       await log.clearAsync();
       const id = newInstance();
       await meta.put(META_INSTANCE, { id, format: FORMAT });
-      return new ChangeLog(id, capacity, [], 0, { root, log, meta });
+      return new ChangeLog(id, capacity, [], 0, options.base, { root, log, meta });
     }
     const records: LogRecord[] = [];
     let last = 0;
     for (const { key } of log.getRange({ reverse: true, limit: 1 })) last = key;
-    for (const { value } of log.getRange({ start: Math.max(0, last - capacity + 1) })) {
-      if (isRecord(value)) records.push(value);
+    const from = Math.max(0, last - capacity + 1);
+    const storedBase = meta.get(META_BASE);
+    let base = typeof storedBase === 'string' ? storedBase : undefined;
+    for (const { value } of log.getRange({ start: Math.max(0, from - 1) })) {
+      if (!isRecord(value)) continue;
+      if (value.seq < from)
+        base = value.floor; // a record before the window: its floor is the base
+      else records.push(value);
     }
     const start = records.length > 0 ? records[0]!.seq - 1 : last;
-    return new ChangeLog(stored.id, capacity, records, start, { root, log, meta });
+    return new ChangeLog(stored.id, capacity, records, start, base, { root, log, meta });
   }
 
   /** The sequence number of the newest change (0: none yet). */
@@ -98,6 +125,38 @@ export class ChangeLog {
   /** The oldest sequence number still held; a cursor at `first - 1` or later can resume. */
   get first(): number {
     return this.firstSeq;
+  }
+
+  /** The floor position (formatted) of the state after `seq`, for `first - 1 <= seq <= last`. */
+  floorAt(seq: number): string | undefined {
+    if (seq === this.firstSeq - 1) return this.baseFloor;
+    return this.get(seq)?.floor;
+  }
+
+  /**
+   * Raises the floor of the newest change (or of the base, with no change held) to `floor`: a
+   * cookie that came without a change of its own (the end of a refresh, a newcookie) covers the
+   * state after the last one.
+   */
+  raiseFloor(floor: string): void {
+    const last = this.get(this.lastSeq);
+    if (last) {
+      last.floor = floor;
+      if (this.db) void this.db.log.put(last.seq, last);
+    } else if (this.lastSeq === this.firstSeq - 1) this.baseFloor = floor;
+  }
+
+  /**
+   * Marks the changes after `afterSeq` whose CSN is unknown as covered by `position` (formatted):
+   * the cookie that ended the refresh they came in.
+   */
+  coverUnknown(afterSeq: number, position: string): void {
+    for (let seq = Math.max(afterSeq + 1, this.firstSeq); seq <= this.lastSeq; seq++) {
+      const r = this.get(seq);
+      if (!r || r.csn !== undefined || r.upper !== undefined) continue;
+      r.upper = position;
+      if (this.db) void this.db.log.put(r.seq, r);
+    }
   }
 
   /** Whether a subscriber that has delivered everything up to `seq` can continue from the log. */
@@ -122,30 +181,19 @@ export class ChangeLog {
     return r;
   }
 
-  /**
-   * The sequence number after which a stream that had reached LDAP cookie `ldap` continues, for
-   * a cookie minted by another instance. Only an exact, unambiguous match is trusted: one change
-   * recorded with that very cookie. Undefined otherwise (the caller then resets).
-   */
-  seqOfLdapCookie(ldap: string): number | undefined {
-    let found: number | undefined;
-    for (let seq = this.lastSeq; seq >= this.firstSeq; seq--) {
-      if (this.ring[seq % this.capacity]?.ldap !== ldap) continue;
-      if (found !== undefined) return undefined;
-      found = seq;
-    }
-    return found;
-  }
-
   /** Waits for pending writes, marks the log as closed cleanly, and closes the database. */
   async close(): Promise<void> {
     if (!this.db) return;
     await this.db.root.flushed;
+    if (this.baseFloor !== undefined) await this.db.meta.put(META_BASE, this.baseFloor);
+    else await this.db.meta.remove(META_BASE);
     await this.db.meta.put(META_CLEAN, true);
     await this.db.root.close();
   }
 
   private put(r: LogRecord): void {
+    const evicted = this.ring[r.seq % this.capacity];
+    if (evicted && evicted.seq === r.seq - this.capacity) this.baseFloor = evicted.floor;
     this.ring[r.seq % this.capacity] = r;
     this.lastSeq = r.seq;
     this.firstSeq = Math.max(this.firstSeq, r.seq - this.capacity + 1);

@@ -55,6 +55,15 @@ export class Frames {
     return frames;
   }
 
+  /**
+   * The resume cookie of a directory position alone (no log position): the id of the events of
+   * a catch-up, which lead from there to the log (resume.ts). A stream cut off during a catch-up
+   * catches up again from the same position.
+   */
+  positionCookie(view: View, pos: string): string {
+    return this.codec.encode({ src: this.sourceFingerprint, view: view.fingerprint, inst: '', seq: 0, pos });
+  }
+
   /** The resume cookie of a position in this view (`replay`: taken during the initial replay). */
   cookie(view: View, seq: number, replay: boolean): string {
     const key = `${view.fingerprint}|${seq}|${replay ? 1 : 0}`;
@@ -68,8 +77,8 @@ export class Frames {
         seq,
         ...(replay ? { replay: true as const } : {}),
       };
-      const ldap = replay ? undefined : log.get(seq)?.ldap;
-      if (ldap !== undefined) position.ldap = ldap;
+      const pos = replay ? undefined : log.floorAt(seq);
+      if (pos !== undefined) position.pos = pos;
       cookie = this.codec.encode(position);
       if (this.cookies.size >= MAX_COOKIES) this.cookies.clear();
       this.cookies.set(key, cookie);

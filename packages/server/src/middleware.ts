@@ -21,7 +21,8 @@ import { CompiledResource, type Mapped } from './resource.js';
 import { ResumeCookieCodec, fingerprint } from './resume-cookie.js';
 import { SseConnection } from './sse.js';
 import { Upstream } from './source.js';
-import { StreamSession, type StreamStart } from './stream.js';
+import { StreamSession } from './stream.js';
+import { Resumer, type StreamStart } from './resume.js';
 import { View } from './view.js';
 import { ResourceIndex } from './resource-index.js';
 import { Frames } from './frames.js';
@@ -46,20 +47,16 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
   const sourcePrints = new Map<string, string>();
   for (const [name, def] of Object.entries(opts.sources)) {
     upstreams.set(name, new Upstream(name, def, opts.logger));
-    // Which directory content a cookie is about; never includes the password.
+    // Which directory view a cookie is about: not which server (any provider or replica of the
+    // directory, however its URL is spelled, serves the same view); never the password.
     sourcePrints.set(
       name,
-      fingerprint([
-        def.url,
-        def.bindDN ?? '',
-        def.base,
-        def.scope ?? 'sub',
-        def.filter ?? '',
-        def.attributes ?? [],
-      ]),
+      fingerprint([def.bindDN ?? '', def.base, def.scope ?? 'sub', def.filter ?? '', def.attributes ?? []]),
     );
   }
   const streams = new Set<StreamSession>();
+  /** Streams answered 200 and waiting for their source (or for it to catch up with them). */
+  const held = new Set<SseConnection>();
   const metrics = new Metrics(
     opts.registry,
     () => upstreams.values(),
@@ -72,6 +69,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
 
   const heartbeat = setInterval(() => {
     for (const s of streams) s.heartbeat();
+    for (const c of held) if (!c.congested) c.comment('heartbeat');
   }, opts.heartbeatMs);
   heartbeat.unref();
 
@@ -90,6 +88,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     const index = new ResourceIndex(resource, upstream);
     indexes.set(upstream, [...(indexes.get(upstream) ?? []), index]);
     const frames = new Frames(codec, sourcePrint, upstream);
+    const resumer = new Resumer(upstream, frames, sourcePrint);
 
     const requireReady = () => {
       if (!upstream.ready) {
@@ -188,39 +187,75 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
         throw new HttpError(400, `bad resume cookie: ${parsed.reason}`);
       }
       const view = await viewFor(req, 'subscribe');
-      requireReady();
-      let start: StreamStart = { kind: 'replay', reset: false };
-      let outcome: ResumeOutcome = 'fresh';
-      if (parsed.kind === 'untrusted') {
-        start = { kind: 'replay', reset: true };
-        outcome = 'reset';
-      } else if (parsed.kind === 'position') {
-        const from = resumeFrom(parsed.position, view, sourcePrint, upstream);
-        start = from === undefined ? { kind: 'replay', reset: true } : { kind: 'resume', from };
-        outcome = from === undefined ? 'reset' : 'resumed';
-      }
-      metrics.resumes.inc({ resource: def.name, outcome });
-      opts.logger.debug?.(`stream of ${def.name}: ${outcome}`, { resource: def.name, outcome });
+      // From here the stream is 200 at once, even while the source is not ready: a standard
+      // EventSource gives up on any other status. It is held (heartbeats) until data can flow.
       const conn = new SseConnection(res, { retryMs: opts.retryMs });
       metrics.subscribers.inc({ resource: def.name });
-      const session = new StreamSession(
-        conn,
-        view,
-        {
-          upstream,
-          index,
-          frames,
-          metrics,
-          slowClientTimeoutMs: opts.slowClientTimeoutMs,
-          logger: opts.logger,
-          onEnd: (s) => {
-            streams.delete(s);
-            metrics.subscribers.dec({ resource: def.name });
+      let session: StreamSession | undefined;
+      const start = (begin: StreamStart): void => {
+        const outcome: ResumeOutcome =
+          parsed.kind === 'none' ? 'fresh' : begin.kind === 'replay' ? 'reset' : 'resumed';
+        metrics.resumes.inc({ resource: def.name, outcome });
+        opts.logger.debug?.(`stream of ${def.name}: ${outcome}`, { resource: def.name, outcome });
+        session = new StreamSession(
+          conn,
+          view,
+          {
+            upstream,
+            index,
+            frames,
+            metrics,
+            slowClientTimeoutMs: opts.slowClientTimeoutMs,
+            logger: opts.logger,
+            onEnd: (s) => {
+              streams.delete(s);
+              metrics.subscribers.dec({ resource: def.name });
+            },
           },
-        },
-        start,
-      );
-      if (!conn.isClosed) streams.add(session);
+          begin,
+        );
+        if (!conn.isClosed) streams.add(session);
+      };
+      const position = parsed.kind === 'position' ? parsed.position : undefined;
+      let expired = false;
+      /** Starts the stream if its source allows it now; false: keep holding. */
+      const attempt = (): boolean => {
+        if (conn.isClosed) return true;
+        const decision = resumer.decide(position, view);
+        if (decision.kind === 'wait') {
+          // An instance that stays behind a client it could serve (its provider lost what the
+          // client has, or lags for long) resets it rather than hold it for ever.
+          if (!(decision.why === 'behind the client' && expired && upstream.state === 'live')) return false;
+          start({ kind: 'replay', reset: true });
+          return true;
+        }
+        start(parsed.kind === 'untrusted' ? { kind: 'replay', reset: true } : decision);
+        return true;
+      };
+      if (attempt()) return;
+      held.add(conn);
+      const offs = [
+        upstream.on('state', retry),
+        upstream.on('position', retry),
+        upstream.on('change', retry),
+      ];
+      const timer = setTimeout(() => {
+        expired = true;
+        retry();
+      }, opts.resumeWaitMs);
+      timer.unref();
+      function release(): void {
+        held.delete(conn);
+        clearTimeout(timer);
+        for (const off of offs) off();
+      }
+      function retry(): void {
+        if (attempt()) release();
+      }
+      conn.onClose(() => {
+        release();
+        if (!session) metrics.subscribers.dec({ resource: def.name });
+      });
     };
 
     router.get(def.path, list);
@@ -261,6 +296,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     async close() {
       clearInterval(heartbeat);
       for (const s of [...streams]) s.conn.end();
+      for (const c of [...held]) c.end();
       await started.catch(() => {});
       await Promise.all([...upstreams.values()].map((u) => u.stop()));
     },
@@ -272,21 +308,4 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
 
 function isSubscribe(v: unknown): boolean {
   return v === '1' || v === 'true';
-}
-
-/**
- * Where a stream with this position continues, or undefined when it cannot be honoured (then it
- * gets a reset and a full replay: never a silent gap, DESIGN.md invariant 4).
- */
-function resumeFrom(
-  p: { src: string; view: string; inst: string; seq: number; ldap?: string; replay?: true },
-  view: View,
-  sourcePrint: string,
-  upstream: Upstream,
-): number | undefined {
-  if (p.src !== sourcePrint || p.view !== view.fingerprint || p.replay) return undefined;
-  const log = upstream.log;
-  if (p.inst === log.instance) return log.canResumeFrom(p.seq) ? p.seq : undefined;
-  // Another instance (or an older history): only an exact LDAP position is trusted.
-  return p.ldap === undefined ? undefined : log.seqOfLdapCookie(p.ldap);
 }

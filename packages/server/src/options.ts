@@ -48,8 +48,18 @@ export interface SyncreplResourcesOptions {
   retryMs?: number;
   /** A stream that cannot take more data for this long is cut off (it resumes later). Default 30,000 ms. */
   slowClientTimeoutMs?: number;
-  /** `Retry-After` (seconds) of the 503 sent before a source's first `ready`. Default 5. */
+  /**
+   * `Retry-After` (seconds) of the 503 that listings and items get before a source's first
+   * `ready`. (Streams are never refused for that: they are answered and held until data flows.)
+   * Default 5.
+   */
   retryAfterSeconds?: number;
+  /**
+   * How long a resumed stream may wait for this instance's source to catch up with the
+   * client's position (the client came from an instance whose provider was ahead) before it
+   * gets a reset instead. Default 10,000 ms.
+   */
+  resumeWaitMs?: number;
   /** Where to register metrics (prom-client). Default: a registry of this middleware's own. */
   registry?: Registry;
   logger?: ServerLogger;
@@ -64,6 +74,7 @@ export interface ParsedOptions {
   retryMs: number;
   slowClientTimeoutMs: number;
   retryAfterSeconds: number;
+  resumeWaitMs: number;
   registry: Registry | undefined;
   logger: ServerLogger;
 }
@@ -107,6 +118,7 @@ export function parseOptions(options: SyncreplResourcesOptions): ParsedOptions {
     retryMs: positive(options.retryMs, 2_000, 'retryMs'),
     slowClientTimeoutMs: positive(options.slowClientTimeoutMs, 30_000, 'slowClientTimeoutMs'),
     retryAfterSeconds: positive(options.retryAfterSeconds, 5, 'retryAfterSeconds'),
+    resumeWaitMs: positive(options.resumeWaitMs, 10_000, 'resumeWaitMs'),
     registry: options.registry,
     logger: options.logger ?? QUIET,
   };

@@ -6,15 +6,18 @@
  * (DESIGN.md "Words"). It names:
  *   - the source (a fingerprint of the upstream search and the deployment secret),
  *   - the view (resource, route params, filter_* values, authorization scope),
- *   - the change log instance and the sequence number of the last change delivered,
- *   - the LDAP cookie at that change, so another instance replicating the same directory can
- *     find the same position (DESIGN.md "Scale"),
+ *   - the change log instance and the sequence number of the last change delivered: this
+ *     instance's fast path,
+ *   - the directory position at that change (its CSN set, see position.ts), the same on every
+ *     instance, provider and replica: any instance with the same secret that follows the same
+ *     directory view continues from it, also after a crash (resume.ts),
  *   - whether the stream was still replaying the initial state.
  *
- * Format: base64url(JSON payload) "." base64url(first 16 bytes of the HMAC). Printable ASCII,
- * well under the 1024-byte limit for any realistic LDAP cookie.
+ * Format: base64url(JSON payload) "." base64url(first 16 bytes of the HMAC). Printable ASCII:
+ * with the 16 serverIDs a position may hold at most, about 1,000 bytes; 2 serverIDs take ~260.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { parsePosition } from './position.js';
 
 /** Seed 004: cookies over 1024 bytes or with control characters get 400. */
 export const MAX_RESUME_COOKIE_BYTES = 1024;
@@ -24,12 +27,12 @@ export interface ResumePosition {
   src: string;
   /** View fingerprint. */
   view: string;
-  /** Change log instance. */
+  /** Change log instance; empty for a position in the directory alone (a catch-up's events). */
   inst: string;
   /** Sequence number of the last change delivered (or of the replay snapshot). */
   seq: number;
-  /** The LDAP cookie the replica was at after that change, when known. */
-  ldap?: string;
+  /** The directory position (formatted, see position.ts) the stream's state covers, when known. */
+  pos?: string;
   /** Set on events of the initial replay: resuming from one means replaying again. */
   replay?: true;
 }
@@ -78,7 +81,7 @@ export class ResumeCookieCodec {
         typeof p.inst !== 'string' ||
         typeof p.seq !== 'number' ||
         !Number.isSafeInteger(p.seq) ||
-        (p.ldap !== undefined && typeof p.ldap !== 'string')
+        (p.pos !== undefined && (typeof p.pos !== 'string' || parsePosition(p.pos) === undefined))
       ) {
         return { kind: 'untrusted' };
       }

@@ -15,16 +15,20 @@ import { tap, type Subscription } from 'rxjs';
 import {
   LmdbStore,
   checkLmdbFile,
+  getAttribute,
   MemoryStore,
   replicateFrom,
   syncrepl,
   type Change,
+  type Entry,
   type ReplicaStore,
+  type SyncMessage,
   type SyncreplOptions,
   type SyncStatus,
 } from '@syncrepl-rx/core';
 import { ChangeLog, type LogRecord } from './change-log.js';
 import type { ServerLogger } from './options.js';
+import { advancedCsn, formatPosition, positionOfCookie, sidOfCsn, type Position } from './position.js';
 
 /** An LDAP source: the syncrepl options (mode is always refreshAndPersist), and where to keep it. */
 export interface SourceDefinition extends Omit<
@@ -46,7 +50,12 @@ export interface UpstreamEvents {
   /** A change was appended to the log. */
   change(record: LogRecord): void;
   state(state: UpstreamState): void;
+  /** The replica's directory position moved on (with or without a change). */
+  position(position: Position): void;
 }
+
+/** The operational attribute that holds an entry's last change CSN; requested with every source. */
+const ENTRY_CSN = 'entryCSN';
 
 const FATAL_RETRY_MS = 15_000;
 
@@ -58,13 +67,27 @@ export class Upstream {
   lastCookieAt: number | undefined;
   store!: ReplicaStore;
   log!: ChangeLog;
-  /** The cookie of the entry message being replicated, if it had its own. */
-  private messageCookie: string | undefined;
+  /**
+   * The directory position the replica covers (a floor, see position.ts): moved by persist
+   * cookies and by the cookie that ends a refresh, never by a refresh's entries (they come
+   * before their cookie, in no CSN order).
+   */
+  position: Position | undefined;
+  /** The position after the entry message being replicated, when it carried a persist cookie. */
+  private messagePosition: Position | undefined;
+  /** The CSN the entry message being replicated moved its position by, when known. */
+  private messageCsn: string | undefined;
+  /** Between a refresh's end and the next connect: cookies are positions of their own. */
+  private persisting = false;
+  private pendingPosition: { position: Position; raise: boolean; refreshEnd: boolean } | undefined;
+  /** The log's last sequence number when the current refresh began. */
+  private refreshFrom = 0;
   private subscription: Subscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private recording = false;
   private readonly changeListeners = new Set<(r: LogRecord) => void>();
   private readonly stateListeners = new Set<(s: UpstreamState) => void>();
+  private readonly positionListeners = new Set<(p: Position) => void>();
   private stopped = false;
 
   constructor(
@@ -91,11 +114,14 @@ export class Upstream {
       ? await LmdbStore.open(join(def.storeDir, 'replica'), { identity, logger: replicaLogger })
       : new MemoryStore();
     const resuming = this.store.cookie !== undefined;
+    this.position = positionOfCookie(this.store.cookie);
     const logOptions = {
       capacity: def.logCapacity ?? 10_000,
       dir: def.storeDir ? join(def.storeDir, 'log') : undefined,
       // A replica that starts over starts a new history: old resume cookies get a reset.
       fresh: !resuming,
+      // A new history (also after a crash) starts where the stored replica is.
+      ...(this.position ? { base: formatPosition(this.position) } : {}),
     };
     try {
       // lmdb's native code can crash on a damaged file: check its header before opening it.
@@ -128,22 +154,14 @@ export class Upstream {
     this.subscription = replicateFrom(this.store, (cookie) =>
       syncrepl({
         ...options,
+        // Every change's CSN (entryCSN) places it in the directory for resumes on any instance.
+        attributes: [...(options.attributes?.length ? options.attributes : ['*']), ENTRY_CSN],
         mode: 'refreshAndPersist',
         cookie,
         reconnect: reconnect ?? true,
         logger: this.logger,
         onStatus: (s) => this.onStatus(s),
-      }).pipe(
-        tap((m) => {
-          if ('cookie' in m && m.cookie !== undefined) this.lastCookieAt = Date.now();
-          // A change is tagged with an LDAP position only when its own message carried one (the
-          // persist stage): refresh-stage entries carry none, and the position before them does
-          // not cover them, so another instance could not resume there exactly.
-          const entry =
-            m.type === 'add' || m.type === 'modify' || m.type === 'delete' || m.type === 'present';
-          this.messageCookie = entry ? m.cookie : undefined;
-        }),
-      ),
+      }).pipe(tap((m) => this.onMessage(m))),
     ).subscribe({
       next: (change) => this.onChange(change),
       error: (err: unknown) => {
@@ -158,7 +176,53 @@ export class Upstream {
     });
   }
 
+  /**
+   * Learns, by timing, the position of the message replicate() is about to apply: its changes
+   * are emitted synchronously while it applies it (see replica/replicate.ts).
+   */
+  private onMessage(m: SyncMessage): void {
+    this.flushPosition();
+    this.messagePosition = undefined;
+    this.messageCsn = undefined;
+    const cookie = 'cookie' in m ? m.cookie : undefined;
+    if (cookie === undefined) return;
+    this.lastCookieAt = Date.now();
+    const next = positionOfCookie(cookie);
+    if (!next) return;
+    const refreshEnd =
+      m.type === 'done' || ((m.type === 'refreshPresent' || m.type === 'refreshDelete') && m.refreshDone);
+    // Refresh-stage cookies (a present phase's end, a syncIdSet) may come before entries they
+    // cover: only the refresh's end, and persist-stage cookies, are positions.
+    if (!this.persisting && !refreshEnd) return;
+    if (m.type === 'add' || m.type === 'modify' || m.type === 'delete') {
+      this.messageCsn = advancedCsn(this.position, next);
+      this.messagePosition = next;
+    }
+    this.position = next;
+    // Announced once replicate() has applied the message (a refresh's end sweeps deletes first).
+    this.pendingPosition = {
+      position: next,
+      raise: m.type !== 'add' && m.type !== 'modify' && m.type !== 'delete',
+      refreshEnd,
+    };
+    queueMicrotask(() => this.flushPosition());
+  }
+
+  /** After the message that moved the position was applied: its cookie covers the last change. */
+  private flushPosition(): void {
+    const pending = this.pendingPosition;
+    if (!pending) return;
+    this.pendingPosition = undefined;
+    const floor = formatPosition(pending.position);
+    if (pending.raise) this.log?.raiseFloor(floor);
+    if (pending.refreshEnd) this.log?.coverUnknown(this.refreshFrom, floor);
+    for (const l of this.positionListeners) this.notify(l, pending.position);
+  }
+
   private onStatus(s: SyncStatus): void {
+    if (s.state === 'connecting' || s.state === 'refreshing') this.persisting = false;
+    if (s.state === 'refreshing') this.refreshFrom = this.log?.last ?? 0;
+    else if (s.state === 'persisting') this.persisting = true;
     if (s.state === 'connecting') this.setState('connecting');
     else if (s.state === 'refreshing') this.setState('refreshing');
     else if (s.state === 'persisting') this.setState('live');
@@ -168,6 +232,8 @@ export class Upstream {
   private onChange(change: Change): void {
     switch (change.type) {
       case 'ready':
+        // The refresh's end is applied (its sweep came before `ready`): its cookie is a position.
+        this.flushPosition();
         this.recording = true;
         if (!this.ready) {
           this.ready = true;
@@ -184,15 +250,16 @@ export class Upstream {
         return;
       default: {
         if (!this.recording) return;
+        const after =
+          change.type === 'add' ? change.entry : change.type === 'delete' ? undefined : change.new;
+        const csn = (after && entryCsn(after)) ?? this.messageCsn;
+        const floor = this.messagePosition ?? this.position;
         const record = this.log.append({
           entryUUID: change.entryUUID,
           ...(change.type === 'add' ? {} : { old: change.old }),
-          ...(change.type === 'add'
-            ? { new: change.entry }
-            : change.type === 'delete'
-              ? {}
-              : { new: change.new }),
-          ...(this.messageCookie === undefined ? {} : { ldap: this.messageCookie }),
+          ...(after ? { new: after } : {}),
+          ...(csn === undefined ? {} : { csn }),
+          ...(floor === undefined ? {} : { floor: formatPosition(floor) }),
         });
         for (const l of this.changeListeners) this.notify(l, record);
       }
@@ -220,7 +287,13 @@ export class Upstream {
   }
 
   on<E extends keyof UpstreamEvents>(event: E, listener: UpstreamEvents[E]): () => void {
-    const set = (event === 'change' ? this.changeListeners : this.stateListeners) as Set<UpstreamEvents[E]>;
+    const set = (
+      event === 'change'
+        ? this.changeListeners
+        : event === 'state'
+          ? this.stateListeners
+          : this.positionListeners
+    ) as Set<UpstreamEvents[E]>;
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -233,4 +306,12 @@ export class Upstream {
     await this.log?.close();
     if (this.store instanceof LmdbStore) await this.store.close();
   }
+}
+
+/** The CSN of an entry's last change, as the directory wrote it (lower case), when it has one. */
+function entryCsn(entry: Entry): string | undefined {
+  const value = getAttribute(entry.attributes, ENTRY_CSN)?.[0];
+  if (typeof value !== 'string') return undefined;
+  const csn = value.toLowerCase();
+  return sidOfCsn(csn) === undefined ? undefined : csn;
 }

@@ -2,8 +2,11 @@
  * One SSE subscriber of one view. It pulls from the shared change log at its own pace:
  *
  *   start ─┬─ no cookie ─────────────► replay (present …) ─► ready ─► live (add/modify/delete …)
- *          ├─ cookie we can honour ──► missed changes only ────► ready ─► live
+ *          ├─ cookie of this log ────► missed changes only ────► ready ─► live
+ *          ├─ directory position ────► catch-up (touched entries) ► missed changes ► ready ► live
  *          └─ cookie we cannot ──────► reset ─► replay ─► ready ─► live
+ *
+ * (resume.ts decides which, before the session starts.)
  *
  * Backpressure: nothing is written while the socket is above its high-water mark; writing
  * resumes on `drain`. The only per-subscriber state is a cursor, so a slow consumer costs no
@@ -15,16 +18,15 @@
  * the replay still ends in the exact state.
  */
 import type { Counter } from 'prom-client';
-import type { Frames } from './frames.js';
+import type { Frame, Frames } from './frames.js';
 import type { Metrics } from './metrics.js';
 import type { ServerLogger } from './options.js';
 import type { Mapped } from './resource.js';
 import type { ResourceIndex } from './resource-index.js';
+import type { StreamStart } from './resume.js';
 import type { Upstream } from './source.js';
 import { frame, type SseConnection } from './sse.js';
 import { entryData, type SyncOp, type View } from './view.js';
-
-export type StreamStart = { kind: 'replay'; reset: boolean } | { kind: 'resume'; from: number };
 
 export interface StreamContext {
   upstream: Upstream;
@@ -42,6 +44,9 @@ export class StreamSession {
   private cursor = 0;
   private snapshot: [entryUUID: string, mapped: Mapped][] | undefined;
   private snapshotIndex = 0;
+  /** A catch-up's frames, sent before the log (resume.ts). */
+  private queued: readonly Frame[] | undefined;
+  private queuedIndex = 0;
   private replayCookie = '';
   private readyPending = true;
   private waitingForDrain = false;
@@ -70,6 +75,9 @@ export class StreamSession {
     conn.onClose(() => this.finish());
     if (start.kind === 'resume') {
       this.cursor = start.from;
+    } else if (start.kind === 'catchUp') {
+      this.cursor = start.from;
+      this.queued = start.frames;
     } else {
       if (start.reset) this.send('reset', frame('reset', '{}'));
       this.takeSnapshot();
@@ -100,6 +108,14 @@ export class StreamSession {
     const log = this.ctx.upstream.log;
     let writable = !this.conn.congested;
     while (writable) {
+      if (this.queued) {
+        const f = this.queued[this.queuedIndex++];
+        if (f) {
+          writable = this.send(f.kind, f.text);
+          continue;
+        }
+        this.queued = undefined;
+      }
       if (this.snapshot) {
         const item = this.snapshot[this.snapshotIndex++];
         if (item) {
@@ -169,6 +185,7 @@ export class StreamSession {
     if (this.ended) return;
     this.ended = true;
     this.snapshot = undefined;
+    this.queued = undefined;
     this.unlisten();
     this.ctx.onEnd(this);
   }
