@@ -69,7 +69,7 @@ test('floors and the base survive a clean close', async () => {
   await reopened.close();
 });
 
-test('a log closed cleanly keeps its history and instance; after a crash it starts a new one', async () => {
+test('a log closed cleanly keeps its history and instance; after a crash its history goes on under a new instance', async () => {
   const dir = await tempDir();
   const first = await ChangeLog.open({ capacity: 10, dir });
   first.append({ entryUUID: 'a', new: entry });
@@ -78,11 +78,25 @@ test('a log closed cleanly keeps its history and instance; after a crash it star
   const reopened = await ChangeLog.open({ capacity: 10, dir });
   expect(reopened.instance).toBe(first.instance);
   expect([reopened.first, reopened.last]).toEqual([1, 2]);
-  reopened.append({ entryUUID: 'c', new: entry });
-  // No close(): the process "crashed". Its records and the replica's may disagree now.
-  await new Promise((r) => setTimeout(r, 50));
+  reopened.append({ entryUUID: 'c', new: entry, csn: csn(3), floor: csn(3) });
+  await reopened.flushed();
+  // No close(): the process "crashed". Sequence numbers after what was written may have been
+  // seen by clients for other changes: a new instance; the records written are kept.
   const afterCrash = await ChangeLog.open({ capacity: 10, dir });
   expect(afterCrash.instance).not.toBe(first.instance);
-  expect(afterCrash.last).toBe(0);
+  expect(afterCrash.last).toBe(3);
+  expect(afterCrash.get(3)?.csn).toBe(csn(3));
+  expect(afterCrash.canResumeFrom(3)).toBe(true);
+  await afterCrash.close();
+});
+
+test('after a crash, the base of a full window is the floor of the record kept before it', async () => {
+  const dir = await tempDir();
+  const log = await ChangeLog.open({ capacity: 2, dir, base: csn(0) });
+  for (let i = 1; i <= 5; i++) log.append({ entryUUID: `u${i}`, new: entry, csn: csn(i), floor: csn(i) });
+  await log.flushed();
+  const afterCrash = await ChangeLog.open({ capacity: 2, dir });
+  expect([afterCrash.first, afterCrash.last]).toEqual([4, 5]);
+  expect(afterCrash.floorAt(3)).toBe(csn(3));
   await afterCrash.close();
 });

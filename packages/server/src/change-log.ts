@@ -6,7 +6,8 @@
  *
  * With a directory, the log is persisted in LMDB next to the replica, so a restarted server
  * still resumes streams without a replay. Its `instance` id names one continuous history: a
- * fresh log (new directory, a crash, or a replica that started over) gets a new one.
+ * fresh log (new directory, or a replica that started over) gets a new one, and so does the
+ * history that goes on after a crash (its sequence numbers may have been seen differently).
  *
  * Each record also says where it stands in the directory (position.ts): the CSN of the change,
  * when known, and the floor position after it. Those are the same on every server instance, so
@@ -52,7 +53,10 @@ export interface ChangeLogOptions {
 const META_INSTANCE = 'instance';
 /** Set by a clean close, cleared on open: without it, the last run crashed (see `open`). */
 const META_CLEAN = 'clean';
-/** The floor position before the oldest record held, written by a clean close. */
+/**
+ * The floor position before the first record of a history. Later, the database keeps one record
+ * more than the window: that record's floor is the base (see `open`).
+ */
 const META_BASE = 'base';
 const FORMAT = 2;
 
@@ -90,31 +94,40 @@ export class ChangeLog {
     const log = root.openDB<LogRecord, number>({ name: 'log', keyEncoding: 'uint32' });
     const meta = root.openDB<unknown, string>({ name: 'meta' });
     const stored = meta.get(META_INSTANCE) as { id?: unknown; format?: unknown } | undefined;
-    // After a crash, the log's asynchronous writes and the replica's may have landed in any
-    // order: records clients already saw can be missing and their sequence numbers reused for
-    // other changes. Only a log closed cleanly keeps its history; otherwise old cookies reset.
     const clean = meta.get(META_CLEAN) === true;
     await meta.put(META_CLEAN, false);
-    if (options.fresh || !clean || !stored || typeof stored.id !== 'string' || stored.format !== FORMAT) {
+    if (options.fresh || !stored || typeof stored.id !== 'string' || stored.format !== FORMAT) {
       await log.clearAsync();
       const id = newInstance();
       await meta.put(META_INSTANCE, { id, format: FORMAT });
+      if (options.base !== undefined) await meta.put(META_BASE, options.base);
+      else await meta.remove(META_BASE);
       return new ChangeLog(id, capacity, [], 0, options.base, { root, log, meta });
+    }
+    // After a crash, the records written last may be missing (lmdb-js commits them in order, so
+    // what is there is a prefix of what was appended), and the sequence numbers after them were
+    // given to changes clients may have seen. So the history goes on under a new instance id:
+    // sequence numbers from before no longer match, but every record kept is a real change at
+    // its directory position, and positions resume as before (resume.ts).
+    let id = stored.id;
+    if (!clean) {
+      id = newInstance();
+      await meta.put(META_INSTANCE, { id, format: FORMAT });
     }
     const records: LogRecord[] = [];
     let last = 0;
     for (const { key } of log.getRange({ reverse: true, limit: 1 })) last = key;
-    const from = Math.max(0, last - capacity + 1);
+    const from = Math.max(1, last - capacity + 1);
     const storedBase = meta.get(META_BASE);
     let base = typeof storedBase === 'string' ? storedBase : undefined;
-    for (const { value } of log.getRange({ start: Math.max(0, from - 1) })) {
+    for (const { value } of log.getRange({ start: from - 1 })) {
       if (!isRecord(value)) continue;
       if (value.seq < from)
-        base = value.floor; // a record before the window: its floor is the base
+        base = value.floor; // the record before the window: its floor is the base
       else records.push(value);
     }
     const start = records.length > 0 ? records[0]!.seq - 1 : last;
-    return new ChangeLog(stored.id, capacity, records, start, base, { root, log, meta });
+    return new ChangeLog(id, capacity, records, start, base, { root, log, meta });
   }
 
   /** The sequence number of the newest change (0: none yet). */
@@ -143,7 +156,10 @@ export class ChangeLog {
     if (last) {
       last.floor = floor;
       if (this.db) void this.db.log.put(last.seq, last);
-    } else if (this.lastSeq === this.firstSeq - 1) this.baseFloor = floor;
+    } else if (this.lastSeq === this.firstSeq - 1) {
+      this.baseFloor = floor;
+      if (this.db) void this.db.meta.put(META_BASE, floor);
+    }
   }
 
   /**
@@ -175,10 +191,16 @@ export class ChangeLog {
     if (this.db) {
       // lmdb batches puts made in one turn of the event loop into one transaction.
       void this.db.log.put(r.seq, r);
-      const drop = r.seq - this.capacity;
+      // One record before the window is kept: its floor is the window's base after a crash.
+      const drop = r.seq - this.capacity - 1;
       if (drop > 0) void this.db.log.remove(drop);
     }
     return r;
+  }
+
+  /** Resolves when every record appended so far is written (for tests of crashes). */
+  async flushed(): Promise<void> {
+    await this.db?.root.flushed;
   }
 
   /** Waits for pending writes, marks the log as closed cleanly, and closes the database. */
