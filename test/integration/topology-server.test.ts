@@ -145,9 +145,11 @@ test('a client bouncing between three instances (two providers, one URL spelled 
           .modify(`dn: uid=p${k},${BASE}\nchangetype: modrdn\nnewrdn: uid=r${k}\ndeleteoldrdn: 0\n`)
           .catch(() => undefined);
       else
-        await on.modify(
-          `dn: uid=p${k},${BASE}\nchangetype: modify\nreplace: description\ndescription: ${n} on ${on === a ? 'A' : 'B'}\n`,
-        ).catch(() => undefined);
+        await on
+          .modify(
+            `dn: uid=p${k},${BASE}\nchangetype: modify\nreplace: description\ndescription: ${n} on ${on === a ? 'A' : 'B'}\n`,
+          )
+          .catch(() => undefined);
       n++;
       written++;
       await delay(60);
@@ -179,7 +181,7 @@ test('a client bouncing between three instances (two providers, one URL spelled 
   client.counts.connections++;
   const before = new Map(client.state);
   const expected = await (async () => {
-    for (const deadline = Date.now() + 20_000; ; ) {
+    for (const deadline = Date.now() + 20_000; ;) {
       const state = new Client();
       for (const [k, v] of before) state.state.set(k, v);
       state.apply(r.events);
