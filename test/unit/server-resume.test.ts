@@ -10,8 +10,12 @@ import { ChangeLog } from '../../packages/server/src/change-log.js';
 import { Frames } from '../../packages/server/src/frames.js';
 import { CompiledResource } from '../../packages/server/src/resource.js';
 import { Resumer } from '../../packages/server/src/resume.js';
-import { ResumeCookieCodec, type ResumePosition } from '../../packages/server/src/resume-cookie.js';
-import { parsePosition } from '../../packages/server/src/position.js';
+import {
+  MAX_RESUME_COOKIE_BYTES,
+  ResumeCookieCodec,
+  type ResumePosition,
+} from '../../packages/server/src/resume-cookie.js';
+import { MAX_POSITION_SIDS, parsePosition } from '../../packages/server/src/position.js';
 import type { Upstream } from '../../packages/server/src/source.js';
 import { View } from '../../packages/server/src/view.js';
 
@@ -170,4 +174,30 @@ test('clients at the same position share one catch-up', async () => {
   const b = s.resumer.decide(s.at(pos(csn(10, 1))), view);
   expect(a.kind === 'catchUp' && a.frames.length).toBe(40);
   expect(a.kind === 'catchUp' && b.kind === 'catchUp' && a.frames === b.frames).toBe(true);
+});
+
+test("a resume cookie with the most serverIDs a position may hold stays within seed 004's 1024 bytes; more are not carried", async () => {
+  const codec = new ResumeCookieCodec('0123456789abcdef-secret');
+  const sids = Array.from({ length: MAX_POSITION_SIDS }, (_, i) => csn(999_999, 0xff0 + i));
+  const cookie = codec.encode({
+    src: 'AAAAAAAAAAAA',
+    view: 'BBBBBBBBBBBB',
+    inst: 'CCCCCCCCCCCC',
+    seq: 2 ** 40,
+    pos: pos(...sids),
+  });
+  expect(Buffer.byteLength(cookie)).toBeLessThanOrEqual(MAX_RESUME_COOKIE_BYTES);
+  expect(codec.parse(cookie)).toMatchObject({ kind: 'position', position: { pos: pos(...sids) } });
+  expect(parsePosition(pos(...sids, csn(1, 0xfff)))).toBeUndefined();
+  // What a client sends is checked: a position that is not CSNs, even signed, is not trusted.
+  expect(
+    codec.parse(codec.encode({ src: 's', view: 'v', inst: '', seq: 0, pos: 'rid=001,csn=x' })).kind,
+  ).toBe('untrusted');
+  const s = await source(pos(csn(0, 1)));
+  s.change('u1', person('ann', 'a'), csn(1, 1), pos(...sids, csn(1, 0xfff)));
+  const frames = new Frames(codec, 'src', s.upstream);
+  const payload = (c: string) =>
+    JSON.parse(Buffer.from(c.split('.')[0]!, 'base64url').toString()) as ResumePosition;
+  expect(payload(frames.cookie(view, 1, false)).pos).toBeUndefined();
+  expect(payload(frames.cookie(view, 0, false)).pos).toBe(pos(csn(0, 1)));
 });

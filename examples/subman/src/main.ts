@@ -48,6 +48,8 @@ const { app, api } = createSubmanApp({
     error: (m) => process.stderr.write(`error: ${m}\n`),
   },
 });
+// Listening before the source is ready is safe: streams are answered and held until the data
+// flows, listings and items say 503 with Retry-After.
 const server = app.listen(Number(values.port), '127.0.0.1');
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);

@@ -9,6 +9,7 @@
  * `scope`.
  */
 import type { LogRecord } from './change-log.js';
+import { parsePosition } from './position.js';
 import type { ResumeCookieCodec, ResumePosition } from './resume-cookie.js';
 import type { Upstream } from './source.js';
 import { frame } from './sse.js';
@@ -78,7 +79,8 @@ export class Frames {
         ...(replay ? { replay: true as const } : {}),
       };
       const pos = replay ? undefined : log.floorAt(seq);
-      if (pos !== undefined) position.pos = pos;
+      // A directory of more serverIDs than a cookie can carry resumes on this instance alone.
+      if (pos !== undefined && parsePosition(pos) !== undefined) position.pos = pos;
       cookie = this.codec.encode(position);
       if (this.cookies.size >= MAX_COOKIES) this.cookies.clear();
       this.cookies.set(key, cookie);
