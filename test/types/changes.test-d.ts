@@ -77,7 +77,7 @@ describe('Change narrows on type', () => {
     }
     if (change.type === 'reset') {
       expectTypeOf(change).toEqualTypeOf<ResetChange>();
-      expectTypeOf(change.reason).toEqualTypeOf<'refreshRequired'>();
+      expectTypeOf(change.reason).toEqualTypeOf<'refreshRequired' | 'storeDiscarded'>();
     }
   });
 

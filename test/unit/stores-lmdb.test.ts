@@ -35,7 +35,7 @@ interface RawDatabase {
   putSync(key: string, value: unknown): boolean;
 }
 interface RawRoot {
-  openDB(options: { name: string; encoding: 'binary' | 'msgpack' }): RawDatabase;
+  openDB(options: { name: string; encoding: 'binary' | 'msgpack'; useRecords?: boolean }): RawDatabase;
   close(): Promise<void>;
 }
 const { open } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('lmdb') as {
@@ -80,7 +80,9 @@ describe('LmdbStore', () => {
     const store = await openStore();
     expect(store.size).toBe(0);
     expect(store.cookie).toBeUndefined();
-    expect(logger.info).toHaveBeenCalledWith(expect.stringMatching(/created for ldap:\/\/127\.0\.0\.1:3890/));
+    expect(logger.info).toHaveBeenCalledWith(
+      expect.stringMatching(/created for base="ou=people,dc=example"/),
+    );
     expect(logger.warn).not.toHaveBeenCalled();
   });
 
@@ -222,6 +224,83 @@ describe('LmdbStore', () => {
       const same = await openStore({ identity: { ...identity, filter: '(objectClass=person)' } });
       expect(logger.warn).not.toHaveBeenCalled();
       expect(same.size).toBe(0);
+    });
+
+    it('is the view of the directory, not the server: another URL (or none) reuses the store', async () => {
+      const store = await openStore({ identity: { ...identity, url: 'ldap://provider-a.example:389' } });
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+      for (const url of [
+        'ldap://provider-b.example:389',
+        ['ldap://replica.example', 'ldap://a'],
+        undefined,
+      ]) {
+        const again = await openStore({ identity: { ...identity, url } });
+        expect(again.size).toBe(1);
+        expect(again.cookie).toBe('c1');
+        expect(again.discarded).toBeUndefined();
+        await again.close();
+      }
+      expect(logger.warn).not.toHaveBeenCalled();
+      // and the URL is not recorded, nor said
+      const text = readFileSync(join(dir, 'data.mdb'));
+      expect(text.includes(Buffer.from('provider-a.example'))).toBe(false);
+      expect(JSON.stringify(logger.info.mock.calls)).not.toContain('provider-');
+    });
+
+    it('reuses a store recorded with a URL in its identity (older versions) when the rest matches', async () => {
+      const store = await openStore();
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+      // What versions that kept the URL in the identity wrote.
+      const root = open({ path: dir, noSubdir: false, maxDbs: 4 });
+      root
+        .openDB({ name: 'meta', encoding: 'msgpack', useRecords: false })
+        .putSync('identity', { url: 'ldap://old-provider.example:389', ...identity, scope: 'sub' });
+      await root.close();
+
+      const again = await openStore({ identity: { ...identity, url: 'ldap://new-provider.example:389' } });
+      expect(again.size).toBe(1);
+      expect(again.cookie).toBe('c1');
+      expect(again.discarded).toBeUndefined();
+      expect(logger.warn).not.toHaveBeenCalled();
+      await again.close();
+
+      // but a real difference in the view still discards it
+      const root2 = open({ path: dir, noSubdir: false, maxDbs: 4 });
+      root2.openDB({ name: 'meta', encoding: 'msgpack', useRecords: false }).putSync('identity', {
+        url: 'ldap://old-provider.example:389',
+        ...identity,
+        base: 'ou=other,dc=example',
+      });
+      await root2.close();
+      const other = await openStore();
+      expect(other.size).toBe(0);
+      expect(other.discarded).toMatch(/another view: base="ou=other,dc=example"/);
+    });
+
+    it('says it discarded its state until a reload completed (a batch with a cookie), across reopens', async () => {
+      const store = await openStore();
+      expect(store.discarded).toBeUndefined(); // a new store discarded nothing
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+
+      const view = { ...identity, filter: '(objectClass=person)' };
+      const other = await openStore({ identity: view });
+      expect(other.discarded).toMatch(/another view: .*filter=\(objectClass=inetOrgPerson\)/);
+      await other.commit(batch([[U2, bob]], undefined)); // a reload batch: no cookie yet
+      expect(other.discarded).toBeDefined();
+      await other.close();
+
+      const interrupted = await openStore({ identity: view }); // the reload never completed
+      expect(interrupted.discarded).toMatch(/another view/);
+      await interrupted.commit(batch([[U3, cat]], 'c9'));
+      expect(interrupted.discarded).toBeUndefined();
+      await interrupted.close();
+
+      const done = await openStore({ identity: view });
+      expect(done.discarded).toBeUndefined();
+      expect(done.cookie).toBe('c9');
     });
 
     it('ignores the order and case of the attribute list', async () => {
@@ -416,6 +495,35 @@ describe('LmdbStore with replicate', () => {
         [U2, bobChanged],
       ]),
     );
+  });
+
+  it('begins with reset when the store discarded its state, and reloads from no cookie', async () => {
+    const first = await openStore();
+    await lastValueFrom(
+      from<SyncMessage[]>([add(U1, ann), { type: 'refreshDelete', refreshDone: true, cookie: 'c1' }]).pipe(
+        replicate({ store: first }),
+        toArray(),
+      ),
+    );
+    await first.close();
+
+    const store = await openStore({ identity: { ...identity, attributes: ['cn'] } });
+    const connect = vi.fn((_cookie: string | undefined) =>
+      from<SyncMessage[]>([add(U2, bob), { type: 'refreshDelete', refreshDone: true, cookie: 'c2' }]),
+    );
+    const changes = await lastValueFrom(replicateFrom(store, connect).pipe(toArray()));
+    expect(connect).toHaveBeenCalledWith(undefined);
+    expect(changes.map((c) => c.type)).toEqual(['reset', 'add', 'ready']);
+    expect(changes[0]).toEqual({ type: 'reset', reason: 'storeDiscarded' });
+    expect(store.discarded).toBeUndefined();
+
+    // the next subscription resumes: no reset
+    const again = await lastValueFrom(
+      replicateFrom(store, () =>
+        from<SyncMessage[]>([{ type: 'refreshDelete', refreshDone: true, cookie: 'c3' }]),
+      ).pipe(toArray()),
+    );
+    expect(again).toEqual([{ type: 'ready', cookie: 'c3' }]);
   });
 
   it('never stores a cookie ahead of its entries when the process dies before a batch is written', async () => {

@@ -97,12 +97,16 @@ export interface ReadyChange {
 }
 
 /**
- * A full reload started (e-syncRefreshRequired, or a rejected cookie). Entries that do not come
- * back in the reload get a `delete` before the next `ready`.
+ * A full reload started: the server could not honour the cookie (e-syncRefreshRequired,
+ * `refreshRequired`), or the store discarded the replica it held (`storeDiscarded`: opened for
+ * another view of the directory, or its state was damaged; see ReplicaStore.discarded). Entries
+ * that do not come back in the reload get a `delete` before the next `ready`, as far as the
+ * replica still knows them; after `storeDiscarded` it knows none, so a consumer that keeps state
+ * of its own must drop whatever the reload does not bring back itself.
  */
 export interface ResetChange {
   type: 'reset';
-  reason: ResetMessage['reason'];
+  reason: ResetMessage['reason'] | 'storeDiscarded';
 }
 
 /** A change to one entry. */

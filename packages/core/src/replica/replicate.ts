@@ -73,6 +73,8 @@
  *   cookie the refresh started from. Entries ahead of their cookie are safe: a resume from the
  *   older cookie resends them, and the replica classifies the resent entries as unchanged.
  * - `reset` drops the cookie: batches of the reload carry no cookie until the reload completes.
+ *   A store that discarded its state (ReplicaStore.discarded) is announced with a `reset` as the
+ *   first change of the subscription; it holds no cookie, so the search is a full reload.
  * - complete, error and unsubscribe commit what is staged, with the last safe cookie.
  *
  * Changes are emitted as soon as the replica state is updated, before the batch is durable:
@@ -173,7 +175,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
 
   return (source) =>
     new Observable<Change>((subscriber) => {
-      const store = options.store ?? new MemoryStore();
+      const store: ReplicaStore = options.store ?? new MemoryStore();
       if (activeStores.has(store)) {
         subscriber.error(
           new ReplicaStoreBusyError(
@@ -435,6 +437,9 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         if (pending === undefined) then();
         else pending.then(then, (error: unknown) => subscriber.error(error));
       };
+
+      // The store threw away what it held: whoever folded earlier changes must start over too.
+      if (store.discarded !== undefined) subscriber.next({ type: 'reset', reason: 'storeDiscarded' });
 
       // Straight from syncrepl(), entries come with their records: the store keeps them as they are.
       const subscription = subscribeFor(subscriber, withEntryRecords(source) ?? source, {

@@ -6,7 +6,9 @@
  *   replica.lock             the pid of the process that has the store open (one writer only)
  *   data.mdb, lock.mdb       one LMDB environment
  *     ├─ db "entries"        entryUUID → the entry's record (stores/codec.ts; binary)
- *     └─ db "meta"           "format" → 1, "identity" → ReplicaIdentity, "cookie" → string
+ *     └─ db "meta"           "format" → 2, "identity" → ReplicaIdentity, "cookie" → string,
+ *                            "discarded" → why the state before this reload was discarded
+ *                            (present until the reload's first batch with a cookie)
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
  * batch's entries and its cookie become durable together or not at all (DESIGN.md invariant 2).
@@ -63,13 +65,22 @@ import {
   describeIdentity,
   sameIdentity,
 } from './store.js';
-import type { ReplicaBatch, ReplicaIdentity, ReplicaLogger, ReplicaStore } from './store.js';
+import type {
+  CanonicalIdentity,
+  ReplicaBatch,
+  ReplicaIdentity,
+  ReplicaLogger,
+  ReplicaStore,
+} from './store.js';
 
 /** The version of the layout above. A store written with another version is discarded, not guessed at. */
 export const LMDB_STORE_FORMAT = 2;
 
 export interface LmdbStoreOptions {
-  /** What this replica is a view of; a store built for another identity starts empty. */
+  /**
+   * What this replica is a view of (bind DN, base, scope, filter, attributes; not the URL); a
+   * store built for another identity starts empty, and `replicate()` says `reset` first.
+   */
   identity: ReplicaIdentity;
   /** Where to say that stored state was discarded, and why. Defaults to console warnings. */
   logger?: ReplicaLogger;
@@ -100,7 +111,7 @@ interface Pending {
  * `cookie` to `syncrepl()`, and the store to `replicate()`:
  *
  * @example
- * const store = await LmdbStore.open('./replica', { identity: { url, bindDN, base, filter } });
+ * const store = await LmdbStore.open('./replica', { identity: { bindDN, base, filter } });
  * syncrepl({ url, bindDN, password, base, filter, cookie: store.cookie })
  *   .pipe(replicate({ store }))
  *   .subscribe((change) => console.log(change.type));
@@ -122,25 +133,23 @@ export class LmdbStore implements ReplicaStore {
   #failure: Error | undefined;
   #closed = false;
   #lock: Lock;
+  #discarded: string | undefined;
 
-  private constructor(
-    path: string,
-    env: Environment,
-    cookie: string | undefined,
-    keys: Set<string>,
-    lock: Lock,
-  ) {
+  private constructor(path: string, env: Environment, loaded: Loaded, lock: Lock) {
     this.path = path;
     this.#env = env;
-    this.#cookie = cookie;
-    this.#keys = keys;
+    this.#cookie = loaded.cookie;
+    this.#keys = loaded.keys;
+    this.#discarded = loaded.discarded;
     this.#lock = lock;
   }
 
   /**
    * Opens (or creates) the store in directory `path`. Stored state that was built for another
    * identity, written by another format version, or cannot be decoded is discarded with a
-   * warning through `logger`, and the store starts empty: the next refresh is then a full one.
+   * warning through `logger`, and the store starts empty: the next refresh is then a full one,
+   * and `discarded` says why until it completed. A store recorded with a URL in its identity
+   * (before the URL left it) is reused when the rest of the identity matches.
    */
   static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
     // The native module loads on first use: importing @syncrepl-rx/core stays cheap for the many
@@ -160,18 +169,21 @@ export class LmdbStore implements ReplicaStore {
 
   static async #open(
     path: string,
-    identity: Required<ReplicaIdentity>,
+    identity: CanonicalIdentity,
     logger: ReplicaLogger,
     lock: Lock,
   ): Promise<LmdbStore> {
+    /** Why stored state is being discarded, if it is. */
+    let discarded: string | undefined;
     const damage = checkLmdbFile(join(path, 'data.mdb'));
     if (damage !== undefined) {
       logger.warn(`${discarding(path, damage)}`);
+      discarded = damage;
       moveAside(path);
     }
 
     let env = openEnvironment(path);
-    let loaded: { cookie: string | undefined; keys: Set<string> } | undefined;
+    let loaded: Loaded | undefined;
     // One read transaction for all of it: cookie and entries from the same snapshot.
     const snapshot = env.root.useReadTransaction();
     try {
@@ -180,36 +192,43 @@ export class LmdbStore implements ReplicaStore {
         loaded = load(env, snapshot);
       } else {
         (problem.level === 'info' ? logger.info : logger.warn).call(logger, problem.message);
+        if (problem.level === 'warn') discarded ??= problem.reason;
       }
     } catch (error) {
       logger.warn(discarding(path, reason(error)));
+      discarded ??= reason(error);
     } finally {
       snapshot.done();
     }
 
     if (loaded === undefined) {
       try {
-        reset(env, identity);
+        reset(env, identity, discarded);
       } catch (error) {
         // The environment itself is damaged beyond clearing: start a new one beside it.
         logger.warn(discarding(path, reason(error)));
+        discarded ??= reason(error);
         await env.root.close().catch(() => {});
         moveAside(path);
         env = openEnvironment(path);
-        reset(env, identity);
+        reset(env, identity, discarded);
       }
-      loaded = { cookie: undefined, keys: new Set() };
+      loaded = { cookie: undefined, keys: new Set(), discarded };
     } else {
       logger.info(
         `Replica store at ${path}: ${loaded.keys.size} entries, ${loaded.cookie === undefined ? 'no cookie' : 'with a cookie'}, ` +
           `for ${describeIdentity(identity)}.`,
       );
     }
-    return new LmdbStore(path, env, loaded.cookie, loaded.keys, lock);
+    return new LmdbStore(path, env, loaded, lock);
   }
 
   get cookie(): string | undefined {
     return this.#cookie;
+  }
+
+  get discarded(): string | undefined {
+    return this.#discarded;
   }
 
   get size(): number {
@@ -298,6 +317,9 @@ export class LmdbStore implements ReplicaStore {
     }
     const { bytes } = pendingBatch;
     this.#cookie = batch.cookie;
+    // A cookie ends the reload that followed a discard (it is only committed once complete).
+    const reloaded = this.#discarded !== undefined && batch.cookie !== undefined;
+    if (reloaded) this.#discarded = undefined;
 
     const { root, entries, meta } = this.#env;
     const cookie = batch.cookie;
@@ -312,6 +334,7 @@ export class LmdbStore implements ReplicaStore {
         }
         if (cookie === undefined) void meta.remove('cookie');
         else void meta.put('cookie', cookie);
+        if (reloaded) void meta.remove('discarded');
       })
       .then(
         () => {
@@ -393,13 +416,23 @@ function openEnvironment(path: string): Environment {
   };
 }
 
-/** Why the stored state cannot be used as it is, or undefined when it can. */
+/** What `load` found; `discarded` as in ReplicaStore. */
+interface Loaded {
+  cookie: string | undefined;
+  keys: Set<string>;
+  discarded: string | undefined;
+}
+
+/**
+ * Why the stored state cannot be used as it is, or undefined when it can. `info`: there is
+ * none yet; `warn`: it is discarded, for `reason`.
+ */
 function inspect(
   env: Environment,
   transaction: Transaction,
-  identity: Required<ReplicaIdentity>,
+  identity: CanonicalIdentity,
   path: string,
-): { level: 'info' | 'warn'; message: string } | undefined {
+): { level: 'info'; message: string } | { level: 'warn'; message: string; reason: string } | undefined {
   const format = env.meta.get('format', { transaction });
   const storedIdentity = env.meta.get('identity', { transaction });
   if (format === undefined && storedIdentity === undefined) {
@@ -412,51 +445,55 @@ function inspect(
         message: `Replica store at ${path} created for ${describeIdentity(identity)}.`,
       };
     }
-    return { level: 'warn', message: discarding(path, 'it has entries but no format or identity record') };
+    return warn('it has entries but no format or identity record');
   }
   if (format !== LMDB_STORE_FORMAT) {
-    return {
-      level: 'warn',
-      message: discarding(
-        path,
-        `it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`,
-      ),
-    };
+    return warn(`it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`);
   }
-  if (!isIdentity(storedIdentity))
-    return { level: 'warn', message: discarding(path, 'its identity record is malformed') };
+  if (!isIdentity(storedIdentity)) return warn('its identity record is malformed');
+  // A URL recorded by an older version is not compared (canonicalIdentity leaves it out).
   if (!sameIdentity(storedIdentity, identity)) {
     return {
       level: 'warn',
+      reason: `it holds a replica of another view: ${describeIdentity(storedIdentity)}`,
       message:
         `Replica store at ${path} holds a replica of ${describeIdentity(storedIdentity)}, ` +
         `not of ${describeIdentity(identity)}: starting from an empty replica (a full refresh follows).`,
     };
   }
   return undefined;
+
+  function warn(why: string): { level: 'warn'; message: string; reason: string } {
+    return { level: 'warn', message: discarding(path, why), reason: why };
+  }
 }
 
 /** Reads the cookie and decodes every entry once, so damage is found now rather than mid-stream. */
-function load(env: Environment, transaction: Transaction): { cookie: string | undefined; keys: Set<string> } {
+function load(env: Environment, transaction: Transaction): Loaded {
   const cookie = env.meta.get('cookie', { transaction });
   if (cookie !== undefined && typeof cookie !== 'string')
     throw new CorruptReplicaError('the stored cookie is not a string');
+  const discarded = env.meta.get('discarded', { transaction });
   const keys = new Set<string>();
   for (const { key, value } of env.entries.getRange({ transaction })) {
     if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
     recordOfStored(value, key);
     keys.add(key);
   }
-  return { cookie, keys };
+  return { cookie, keys, discarded: typeof discarded === 'string' ? discarded : undefined };
 }
 
-/** Empties both databases and records format and identity, in one transaction. */
-function reset(env: Environment, identity: Required<ReplicaIdentity>): void {
+/**
+ * Empties both databases and records format and identity (and why the state before was
+ * discarded, if it was), in one transaction.
+ */
+function reset(env: Environment, identity: CanonicalIdentity, discarded: string | undefined): void {
   env.root.transactionSync(() => {
     env.entries.clearSync();
     env.meta.clearSync();
     void env.meta.put('format', LMDB_STORE_FORMAT);
     void env.meta.put('identity', identity);
+    if (discarded !== undefined) void env.meta.put('discarded', discarded);
   });
 }
 
@@ -565,12 +602,13 @@ function discarding(path: string, why: string): string {
   return `Replica store at ${path} cannot be used (${why}): discarding it and starting from an empty replica (a full refresh follows).`;
 }
 
+/** A stored identity: current ones have no URL, older ones have one (not compared). */
 function isIdentity(value: unknown): value is ReplicaIdentity {
   return (
     typeof value === 'object' &&
     value !== null &&
-    typeof (value as { url?: unknown }).url === 'string' &&
-    typeof (value as { base?: unknown }).base === 'string'
+    typeof (value as { base?: unknown }).base === 'string' &&
+    ['undefined', 'string'].includes(typeof (value as { url?: unknown }).url)
   );
 }
 

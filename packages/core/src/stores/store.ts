@@ -39,6 +39,15 @@ export interface ReplicaBatch {
 export interface ReplicaStore {
   /** The cookie committed with the entries; `undefined`: none, start with a full refresh. */
   readonly cookie: string | undefined;
+  /**
+   * Set while the store is reloading after it discarded the replica it held (opened for another
+   * view of the directory, damaged or unreadable state, another format): why, for a log line.
+   * `replicate()` then begins with a `reset` change (reason `storeDiscarded`), so that a consumer
+   * that keeps state derived from earlier changes drops what the reload does not bring back.
+   * Cleared by the first batch that carries a cookie (the reload completed), so a reload that
+   * was interrupted is announced again. Stores that never discard leave it undefined.
+   */
+  readonly discarded?: string;
   /** The number of entries. */
   readonly size: number;
   get(entryUUID: string): Entry | undefined;
@@ -62,13 +71,19 @@ export interface ReplicaStore {
 }
 
 /**
- * What a persisted replica is a view of. A store opened with a different identity does not
- * reuse its entries: the same directory seen through another bind, base, scope, filter or
- * attribute list is a different set of entries. Never holds a credential.
+ * What a persisted replica is a view of: the directory seen through a bind, base, scope, filter
+ * and attribute list. A store opened with a different identity does not reuse its entries: they
+ * are a different set. The server is not part of it: every provider and replica of a directory
+ * holds the same entries (same entryUUIDs) and understands the same cookie, so a store resumes
+ * against any of them with a delta (see docs/cookies.md). Never holds a credential.
  */
 export interface ReplicaIdentity {
-  /** The LDAP URL, e.g. `ldap://ldap.example.com:389`. */
-  url: string;
+  /**
+   * Ignored: accepted so that syncrepl options can be passed as the identity. Stores written
+   * before the URL left the identity have it recorded; they are reused when the other fields
+   * match, whatever URL they recorded.
+   */
+  url?: string | readonly string[];
   /** The bind DN; empty or absent for an anonymous bind. */
   bindDN?: string;
   base: string;
@@ -104,15 +119,17 @@ export const defaultReplicaLogger: ReplicaLogger = {
   warn: (message) => console.warn(message),
 };
 
+/** An identity as stores record and compare it (see {@link canonicalIdentity}). */
+export type CanonicalIdentity = Required<Omit<ReplicaIdentity, 'url'>>;
+
 /**
- * The identity in a canonical form: only the six known fields (whatever else the object holds,
- * such as a password, is left behind), defaults filled in, attribute names lower-cased, sorted
- * and deduplicated (their order does not change the content).
+ * The identity in a canonical form: only the five fields that make the view (whatever else the
+ * object holds, such as a password or the URL, is left behind), defaults filled in, attribute
+ * names lower-cased, sorted and deduplicated (their order does not change the content).
  */
-export function canonicalIdentity(identity: ReplicaIdentity): Required<ReplicaIdentity> {
+export function canonicalIdentity(identity: ReplicaIdentity): CanonicalIdentity {
   const attributes = [...new Set((identity.attributes ?? []).map((name) => name.toLowerCase()))].sort();
   return {
-    url: String(identity.url),
     bindDN: identity.bindDN ?? '',
     base: String(identity.base),
     scope: identity.scope ?? 'sub',
@@ -121,15 +138,15 @@ export function canonicalIdentity(identity: ReplicaIdentity): Required<ReplicaId
   };
 }
 
-/** Whether two identities name the same view of the directory. */
+/** Whether two identities name the same view of the directory (whatever their URLs). */
 export function sameIdentity(a: ReplicaIdentity, b: ReplicaIdentity): boolean {
   return JSON.stringify(canonicalIdentity(a)) === JSON.stringify(canonicalIdentity(b));
 }
 
-/** A short human description for log lines: where and what, never a credential. */
+/** A short human description for log lines: what, and as whom; never a credential. */
 export function describeIdentity(identity: ReplicaIdentity): string {
   const id = canonicalIdentity(identity);
   const who = id.bindDN === '' ? 'anonymous' : id.bindDN;
   const attrs = id.attributes.length === 0 ? '*' : id.attributes.join(',');
-  return `${id.url} base=${JSON.stringify(id.base)} scope=${id.scope} filter=${id.filter} attributes=${attrs} as ${who}`;
+  return `base=${JSON.stringify(id.base)} scope=${id.scope} filter=${id.filter} attributes=${attrs} as ${who}`;
 }
