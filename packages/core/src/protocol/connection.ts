@@ -36,6 +36,8 @@ export interface LdapUrl {
   port: number;
   /** host:port, for messages. Never contains credentials. */
   endpoint: string;
+  /** `ldap://host:port` or `ldaps://host:port`: the URL without DN or extensions, for status and logs. */
+  href: string;
 }
 
 /** Parses `ldap://host[:port]` or `ldaps://host[:port]` (RFC 4516; DN and extensions are ignored). */
@@ -55,7 +57,8 @@ export function parseLdapUrl(url: string): LdapUrl {
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   const port = m[3] ? Number(m[3]) : secure ? 636 : 389;
   if (!(port > 0 && port < 65536)) throw new InvalidOptionsError(`Invalid port ${port} in an LDAP URL.`);
-  return { secure, host, port, endpoint: `${rawHost}:${port}` };
+  const endpoint = `${rawHost}:${port}`;
+  return { secure, host, port, endpoint, href: `${m[1]}://${endpoint}` };
 }
 
 export interface ConnectOptions {
@@ -78,6 +81,7 @@ export class LdapConnection {
   /** Total length of the message being buffered, or -1 while its header is incomplete. */
   private needed = -1;
   private closed = false;
+  #received = 0;
   /** Called once when the connection ends; `error` is undefined for a close we asked for. */
   onClose: (error?: SyncreplError) => void = () => {};
   /** Single-response requests still waiting: they fail when the connection ends. */
@@ -130,6 +134,16 @@ export class LdapConnection {
     return this.closed;
   }
 
+  /** How many chunks of bytes have arrived so far: a change means the server is alive. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Ends the connection as failed with `error` (what `onClose` and pending requests get). */
+  abort(error: SyncreplError): void {
+    this.fail(error);
+  }
+
   private attach(socket: net.Socket): void {
     socket.on('data', this.onData);
     socket.on('error', this.onSocketError);
@@ -153,6 +167,7 @@ export class LdapConnection {
   /** Frames LDAPMessages on the byte stream (RFC 4511 §5.1) and dispatches them by messageID. */
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed) return;
+    this.#received++;
     try {
       let buf: Buffer;
       if (this.buffered === 0) {

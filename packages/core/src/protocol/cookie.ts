@@ -1,5 +1,6 @@
 /**
- * Reading OpenLDAP sync cookies, so that a stored cookie never moves backwards.
+ * Reading OpenLDAP sync cookies, so that a stored cookie never moves backwards, and writing the
+ * cookie of a Sync Request so that it can be sent to any server of the directory.
  *
  * A syncCookie is opaque by RFC 4533 §2.1.2. OpenLDAP's syncprov composes it as
  * (slap_compose_sync_cookie in servers/slapd/ldapsync.c):
@@ -12,6 +13,15 @@
  * Cookies of any other shape (other servers, OpenLDAP 2.3's older CSN format) are
  * treated as opaque: we cannot order them, so we never refuse them.
  *
+ * `rid` and `sid` are not positions. In a cookie a server sends, `rid` echoes the rid of the
+ * request (000 when the request had no cookie) and `sid` is the SENDING server's own serverID
+ * (syncprov composes every cookie with `slap_serverID`). In a cookie a consumer sends, `sid` is
+ * the CONSUMER's serverID, and syncprov never sends that consumer a change whose CSN, or whose
+ * relaying consumer, has that serverID (syncprov_matchops: "don't send ops back to the
+ * originator"). So a consumer must never send back the sid it was given: the next server would
+ * take that server's own changes for the consumer's and withhold them all. See
+ * {@link requestCookie} and docs/cookies.md.
+ *
  * Cookie strings hold one character per byte (see controls.ts).
  */
 
@@ -19,7 +29,10 @@
 export interface OpenLdapCookie {
   /** The replica ID (`rid=`), as written (3 decimal digits). */
   rid?: string;
-  /** The consumer's serverID echoed by the provider (`sid=`), as written (hex). */
+  /**
+   * `sid=`, as written (hex): in a cookie from a server, that server's own serverID; in a
+   * request, the consumer's. Never a position (see the top of this file).
+   */
   sid?: string;
   /** The context CSN of each serverID: key = the CSN's SID field (3 lower-case hex digits). */
   csns: Map<string, string>;
@@ -186,4 +199,48 @@ export class CookieGuard {
     this.#current = composeCookie({ rid: q.rid, sid: q.sid, csns });
     return true;
   }
+}
+
+/** The largest serverID OpenLDAP accepts (SLAP_SYNC_SID_MAX: the CSN's 3 hex digits). */
+export const MAX_SERVER_ID = 0xfff;
+
+/**
+ * The cookie to put in a Sync Request (RFC 4533 §2.2) for the position `cookie`, as OpenLDAP's
+ * own consumer writes it (do_syncrep1 in servers/slapd/syncrepl.c):
+ *
+ * - any `sid=` field is removed: in a cookie we received it names the server that sent it, and
+ *   sent back it would make the next server withhold every change that originated on (or was
+ *   relayed from) that server (syncprov_matchops skips ops "back to the originator");
+ * - with `serverId` (a consumer that is itself a member of a multi-provider setup, and writes
+ *   with that serverID), `sid=<3 hex digits>` is written after the rid, as slapd's consumer does
+ *   ("whenever there are multiple data sources possible, advertise sid"), so that our own
+ *   changes are not sent back to us. Without a cookie that is `rid=000,sid=…`: a full refresh
+ *   that still names us;
+ * - `rid` is kept as the server echoed it (000 for a consumer that started without a cookie):
+ *   syncprov only echoes it in its cookies and logs, but ignores a cookie without a rid
+ *   altogether ("if parse fails, pretend no cookie was sent" in syncprov_parseCtrl);
+ * - everything else (the CSN set, delcsn, unknown fields) is kept verbatim. A cookie that does
+ *   not look like OpenLDAP's (no `rid=` or `csn=` field) is returned unchanged.
+ *
+ * The stored cookie is not changed: this is applied to every request, so a cookie stored with
+ * a sid (by an older version, or by OpenLDAP tools) is fixed where it is used.
+ *
+ * @example
+ * requestCookie('rid=000,sid=001,csn=20240101120000.000000Z#000000#001#000000');
+ * // 'rid=000,csn=20240101120000.000000Z#000000#001#000000'
+ * requestCookie('rid=000,sid=001,csn=20240101120000.000000Z#000000#001#000000', 3);
+ * // 'rid=000,sid=003,csn=20240101120000.000000Z#000000#001#000000'
+ */
+export function requestCookie(cookie: string | undefined, serverId?: number): string | undefined {
+  const sid = serverId === undefined ? undefined : `sid=${serverId.toString(16).padStart(3, '0')}`;
+  if (cookie === undefined || cookie === '') return sid === undefined ? cookie : `rid=000,${sid}`;
+  const fields = cookie.split(',');
+  const known = (name: string): boolean => fields.some((f) => f.startsWith(`${name}=`));
+  if (!known('rid') && !known('csn')) return cookie;
+  const kept = fields.filter((f) => !f.startsWith('sid='));
+  if (sid !== undefined) {
+    const rid = kept.findIndex((f) => f.startsWith('rid='));
+    kept.splice(rid + 1, 0, sid); // after the rid, or first when there is none
+  }
+  return kept.join(',');
 }

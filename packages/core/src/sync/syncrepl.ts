@@ -16,6 +16,16 @@
  * With `reconnect`, lost connections are retried with exponential backoff and full jitter from
  * the last cookie, and e-syncRefreshRequired (4096, §3.2) restarts without a cookie after a
  * `reset` message.
+ *
+ * Failover: `url` may list several servers of one directory (providers and replicas). Any
+ * retryable failure (refused or lost connection, timeout, busy / unavailable / unwillingToPerform
+ * on the search, a silent server found by the idle probe) moves to the next URL, round robin:
+ *
+ *   A ─lost after a refresh─► B at once ─fails─► C at once ─fails─► (every URL failed once:
+ *   backoff) ─► A ...            a completed refresh starts a new round and resets the backoff
+ *
+ * The same cookie resumes on any of them: the request never carries the sid of the server that
+ * sent the cookie (requestCookie in protocol/cookie.ts, docs/cookies.md).
  */
 import { Observable, type Subscriber } from 'rxjs';
 import type tls from 'node:tls';
@@ -34,7 +44,7 @@ import {
   encodeCancelRequestValue,
   encodeSyncRequestValue,
 } from '../protocol/controls.js';
-import { CookieGuard } from '../protocol/cookie.js';
+import { CookieGuard, MAX_SERVER_ID, requestCookie } from '../protocol/cookie.js';
 import {
   InvalidOptionsError,
   LdapResultError,
@@ -42,6 +52,7 @@ import {
   RefreshRequiredError,
   SyncNotSupportedError,
   SyncreplError,
+  TimeoutError,
 } from '../errors.js';
 import { BACKOFF_DEFAULTS, backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import type { CookieStore } from './cookie-store.js';
@@ -58,17 +69,26 @@ export interface Logger {
   error?(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Where the upstream connection is; reported through `onStatus`. */
+/**
+ * Where the upstream connection is; reported through `onStatus`. `url` is the server in use
+ * (`ldap://host:port` or `ldaps://host:port`, as parsed: never a DN or user information);
+ * `attempt` counts the failures since the last completed refresh.
+ */
 export type SyncStatus =
-  | { state: 'connecting'; attempt: number }
-  | { state: 'refreshing' }
-  | { state: 'persisting' }
+  | { state: 'connecting'; attempt: number; url: string }
+  | { state: 'refreshing'; url: string }
+  | { state: 'persisting'; url: string }
   | { state: 'backoff'; delayMs: number; error: SyncreplError }
   | { state: 'closed'; error?: SyncreplError };
 
 export interface SyncreplOptions {
-  /** `ldap://host:port` or `ldaps://host:port`. */
-  url: string;
+  /**
+   * `ldap://host:port` or `ldaps://host:port`, or several servers of the same directory
+   * (multi-provider providers and their replicas): a retryable failure moves to the next one,
+   * round robin (see `reconnect`). Without `reconnect`, only the first connection tries them in
+   * turn, as ldapsearch does.
+   */
+  url: string | readonly string[];
   /** Bind DN for a simple bind. Omit (with `password`) for an anonymous bind. */
   bindDN?: string;
   /** Password for the simple bind. Never logged, never put in an error or event. */
@@ -94,11 +114,32 @@ export interface SyncreplOptions {
   cookie?: string;
   /** The reloadHint flag of the Sync Request control (RFC 4533 §2.2). */
   reloadHint?: boolean;
+  /**
+   * This consumer's own serverID (1..4095), only for a consumer that is itself a member of a
+   * multi-provider setup and writes what it receives with that serverID: the request then
+   * carries `sid=<3 hex digits>`, and the provider sends none of the changes made with that
+   * serverID back to it. Leave it out otherwise: the server's own `sid=` is never sent back
+   * (see docs/cookies.md).
+   */
+  serverId?: number;
   /** Loads the starting cookie and saves every new one, including while the stream is idle. */
   cookieStore?: CookieStore;
-  /** Milliseconds allowed for connect, TLS, bind, and a Cancel answer. Default 10 000. */
+  /** Milliseconds allowed for connect, TLS, bind, a Cancel answer and an idle probe's answer. Default 10 000. */
   timeout?: number;
-  /** Retry lost connections from the last cookie; `true` uses BACKOFF_DEFAULTS. Off by default. */
+  /**
+   * A search silent for this many milliseconds (one to two periods) gets a WhoAmI (RFC 4532) on
+   * the same connection; no answer within `timeout` counts the server as lost (TimeoutError). A
+   * persistent search on a quiet directory is silent too, so without this a hung server or a
+   * dropped network path (no FIN, no RST) goes unnoticed. Not while `flow` is paused. Default
+   * 30 000; `false` turns it off.
+   */
+  idleProbe?: number | false;
+  /**
+   * Retry retryable failures from the last cookie; `true` uses BACKOFF_DEFAULTS. Off by default.
+   * With several URLs, a failure moves to the next URL at once, and the backoff applies when
+   * every URL failed in turn; a completed refresh resets it. `maxAttempts` counts consecutive
+   * failed connections over all URLs.
+   */
   reconnect?: boolean | Partial<BackoffOptions>;
   /** Graceful stop: let the refresh finish, then Cancel (RFC 3909) and complete. */
   stop?: AbortSignal;
@@ -111,7 +152,7 @@ export interface SyncreplOptions {
 }
 
 interface Normalized {
-  url: LdapUrl;
+  urls: LdapUrl[];
   o: SyncreplOptions;
   scope: Scope;
   filter: string;
@@ -120,7 +161,10 @@ interface Normalized {
   timeout: number;
   backoff: BackoffOptions | undefined;
   binary: Set<string>;
+  idleProbe: number | undefined;
 }
+
+const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3'; // RFC 4532
 
 function normalize(o: SyncreplOptions): Normalized {
   if (typeof o.base !== 'string')
@@ -141,8 +185,22 @@ function normalize(o: SyncreplOptions): Normalized {
     o.reconnect === undefined || o.reconnect === false
       ? undefined
       : { ...BACKOFF_DEFAULTS, ...(o.reconnect === true ? {} : o.reconnect) };
+  const urls = (typeof o.url === 'string' ? [o.url] : [...(o.url ?? [])]).map((u) => parseLdapUrl(String(u)));
+  if (urls.length === 0) throw new InvalidOptionsError('`url` must name at least one server.');
+  if (
+    o.serverId !== undefined &&
+    !(Number.isInteger(o.serverId) && o.serverId >= 1 && o.serverId <= MAX_SERVER_ID)
+  ) {
+    throw new InvalidOptionsError(
+      `\`serverId\` must be an integer from 1 to ${MAX_SERVER_ID}, this consumer's own serverID in a multi-provider setup.`,
+    );
+  }
+  const idleProbe = o.idleProbe === false ? undefined : (o.idleProbe ?? 30_000);
+  if (idleProbe !== undefined && !(idleProbe > 0 && Number.isFinite(idleProbe))) {
+    throw new InvalidOptionsError('`idleProbe` must be a positive number of milliseconds, or false.');
+  }
   return {
-    url: parseLdapUrl(o.url),
+    urls,
     o,
     scope: o.scope ?? 'sub',
     filter: o.filter ?? '(objectClass=*)',
@@ -151,6 +209,7 @@ function normalize(o: SyncreplOptions): Normalized {
     timeout: o.timeout ?? 10_000,
     backoff,
     binary: new Set((o.binaryAttributes ?? []).map((a) => a.toLowerCase())),
+    idleProbe,
   };
 }
 
@@ -243,6 +302,10 @@ class SyncSession {
   private readonly abort = new AbortController();
   private saving: Promise<void> = Promise.resolve();
   private finishSearch: ((outcome: Outcome) => void) | undefined;
+  /** The server of the current (or last) connection. */
+  private url: LdapUrl | undefined;
+  /** Whether any message reached the subscriber. */
+  private delivered = false;
 
   constructor(
     private readonly n: Normalized,
@@ -259,19 +322,30 @@ class SyncSession {
   }
 
   async run(): Promise<void> {
-    const { o } = this.n;
+    const { o, urls } = this.n;
     const onStop = () => this.onStop();
     o.stop?.addEventListener('abort', onStop, { once: true });
     try {
       const initial = o.cookie ?? (o.cookieStore ? await o.cookieStore.load() : undefined);
       if (initial !== undefined) this.guard = new CookieGuard(initial);
+      /** The URL in use. */
+      let index = 0;
+      /** Failed connections since the last completed refresh (over all URLs). */
       let attempt = 0;
+      /** URLs that failed in turn since the last completed refresh or backoff. */
+      let failedInRound = 0;
+      /** Rounds in which every URL failed: the backoff's exponent. */
+      let rounds = 0;
       for (;;) {
         if (this.ended) return;
+        const url = urls[index]!;
         try {
-          this.status({ state: 'connecting', attempt });
-          await this.runOnce(() => {
-            attempt = 0; // a completed refresh proves the connection healthy again
+          this.status({ state: 'connecting', attempt, url: url.href });
+          await this.runOnce(url, () => {
+            // a completed refresh proves the connection healthy again
+            attempt = 0;
+            failedInRound = 0;
+            rounds = 0;
           });
           this.status({ state: 'closed' });
           this.end(() => this.subscriber.complete());
@@ -283,19 +357,40 @@ class SyncSession {
           if (err instanceof RefreshRequiredError && this.n.backoff) {
             // §3.2: the cookie cannot be honoured. Start over without it and tell consumers so
             // they can purge what the reload does not bring back.
-            this.log.warn?.('syncrepl: server requires a full reload; restarting without a cookie');
+            this.log.warn?.(`syncrepl: ${url.href} requires a full reload; restarting without a cookie`);
             this.guard = new CookieGuard();
             this.subscriber.next({ type: 'reset', reason: 'refreshRequired' });
             continue;
           }
           const backoff = this.n.backoff;
-          if (!backoff || !err.retryable || attempt + 1 >= backoff.maxAttempts) throw err;
+          if (!err.retryable) throw err;
+          if (!backoff) {
+            // Without `reconnect`, only the first connection tries the URLs in turn (as
+            // ldapsearch -H does), and only until something was delivered.
+            if (this.delivered || index + 1 >= urls.length) throw err;
+            index++;
+            this.log.warn?.(`syncrepl: ${err.message} Trying ${urls[index]!.href} next.`, { code: err.code });
+            continue;
+          }
+          if (attempt + 1 >= backoff.maxAttempts) throw err;
           if (o.stop?.aborted) {
             this.end(() => this.subscriber.complete());
             return;
           }
-          const delayMs = backoffDelay(attempt++, backoff, o.random);
-          this.log.warn?.(`syncrepl: ${err.message} Retrying in ${delayMs} ms.`, { code: err.code });
+          attempt++;
+          index = (index + 1) % urls.length;
+          const next = urls[index]!.href;
+          if (++failedInRound < urls.length) {
+            // Another server of the directory may well be up: try it at once.
+            this.log.warn?.(`syncrepl: ${err.message} Trying ${next} next.`, { code: err.code });
+            continue;
+          }
+          failedInRound = 0;
+          const delayMs = backoffDelay(rounds++, backoff, o.random);
+          this.log.warn?.(
+            `syncrepl: ${err.message} Retrying${urls.length > 1 ? ` with ${next}` : ''} in ${delayMs} ms.`,
+            { code: err.code },
+          );
           this.status({ state: 'backoff', delayMs, error: err });
           const slept = await sleep(delayMs, this.abort.signal);
           if (!slept) {
@@ -321,13 +416,14 @@ class SyncSession {
   }
 
   /** One connection: connect, bind, search until the search ends or fails. */
-  private async runOnce(onRefreshDone: () => void): Promise<Outcome> {
+  private async runOnce(url: LdapUrl, onRefreshDone: () => void): Promise<Outcome> {
     const { n } = this;
     const { o } = n;
     this.refreshDone = false;
     this.cancelSent = false;
+    this.url = url;
     const conn = await LdapConnection.connect({
-      url: n.url,
+      url,
       tls: o.tls,
       startTLS: o.startTLS,
       timeout: n.timeout,
@@ -339,9 +435,11 @@ class SyncSession {
     }
     this.conn = conn;
     const unflow = o.flow?.observe((paused) => (paused ? conn.pause() : conn.resume()));
+    const unwatch = this.watch(conn);
     const closed = new Promise<never>((_, reject) => {
       conn.onClose = (err) => {
         unflow?.();
+        unwatch();
         reject(err ?? new ProtocolError('the connection closed during the search'));
       };
     });
@@ -353,8 +451,12 @@ class SyncSession {
       conn.destroy(),
     );
     if (this.ended) return 'complete';
-    this.status({ state: 'refreshing' });
-    const cookie = this.guard.current;
+    this.status({ state: 'refreshing', url: url.href });
+    // The stored cookie may carry the sid of the server that sent it: never send that back.
+    const cookie = requestCookie(this.guard.current, o.serverId);
+    this.log.info?.(
+      `syncrepl: searching ${url.href} ${this.guard.current === undefined ? 'without a cookie (full refresh)' : 'from the last cookie'}`,
+    );
     return await new Promise<Outcome>((resolve, reject) => {
       this.finishSearch = resolve;
       closed.catch(reject);
@@ -472,7 +574,9 @@ class SyncSession {
     if (this.refreshDone) return;
     this.refreshDone = true;
     onRefreshDone();
-    this.status({ state: 'persisting' });
+    const url = this.url!.href;
+    this.log.info?.(`syncrepl: refresh from ${url} done; following its changes`);
+    this.status({ state: 'persisting', url });
     if (this.n.o.stop?.aborted) this.sendCancel();
   }
 
@@ -491,6 +595,7 @@ class SyncSession {
   }
 
   private emit(message: SyncMessage, cookie: string | undefined): void {
+    this.delivered = true;
     this.subscriber.next(message);
     const store = this.n.o.cookieStore;
     if (cookie !== undefined && store) {
@@ -541,6 +646,45 @@ class SyncSession {
         fallback();
       },
     );
+  }
+
+  /**
+   * The idle probe: while the search runs, a connection that received nothing for one to two
+   * `idleProbe` periods gets a WhoAmI (RFC 4532); no answer within `timeout` ends it as lost. Any
+   * answer will do (a server without WhoAmI answers with an error, which proves it alive). Not
+   * while `flow` holds the socket: then the silence is ours. Returns the function that stops it.
+   */
+  private watch(conn: LdapConnection): () => void {
+    const every = this.n.idleProbe;
+    if (every === undefined) return () => {};
+    const { flow } = this.n.o;
+    let seen = conn.received;
+    let probing = false;
+    const timer = setInterval(() => {
+      if (conn.isClosed || probing) return;
+      if (conn.received !== seen || flow?.paused === true) {
+        seen = conn.received;
+        return;
+      }
+      probing = true;
+      const phase = 'waiting for the answer to an idle probe (WhoAmI)';
+      withTimeout(conn.extended(WHO_AM_I_OID), this.n.timeout, conn.endpoint, phase, () =>
+        conn.abort(new TimeoutError(conn.endpoint, phase, this.n.timeout)),
+      ).then(
+        () => {
+          probing = false;
+          seen = conn.received;
+        },
+        () => {
+          // An answer that is not an ExtendedResponse still came from a live server; a closed
+          // connection fails the search with its own error.
+          probing = false;
+          seen = conn.received;
+        },
+      );
+    }, every);
+    timer.unref?.();
+    return () => clearInterval(timer);
   }
 
   private closeConnection(): void {
