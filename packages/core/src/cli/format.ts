@@ -5,7 +5,7 @@
  * - text: readable; a change's attribute values as `+`/`-` lines under it.
  */
 import type { AttributeValue, Attributes, SyncMessage } from '../sync/messages.js';
-import type { AttributeDiff, Change } from '../replica/changes.js';
+import type { AttributeDiff, Change, ResetChange } from '../replica/changes.js';
 
 export type OutputFormat = 'text' | 'ndjson';
 
@@ -52,7 +52,7 @@ export function formatMessage(message: SyncMessage, format: OutputFormat): strin
     case 'done':
       return `done${message.refreshDeletes ? ' (refreshDeletes)' : ''}\n`;
     case 'reset':
-      return `reset    (${message.reason}: full reload follows)\n`;
+      return `reset    (${RESET_REASONS[message.reason]}: a full reload follows; drop what it does not bring back)\n`;
   }
 }
 
@@ -127,6 +127,11 @@ export function formatChange(change: Change, format: OutputFormat): string {
     case 'ready':
       return `ready    (the replica equals the directory; live changes follow)\n`;
     case 'reset':
-      return `reset    (${change.reason}: full reload follows)\n`;
+      return `reset    (${RESET_REASONS[change.reason]}: a full reload follows; drop what it does not bring back)\n`;
   }
 }
+
+const RESET_REASONS: Record<ResetChange['reason'], string> = {
+  refreshRequired: 'the server cannot resume from the cookie',
+  storeDiscarded: 'the stored replica was discarded',
+};

@@ -17,10 +17,13 @@ import { LmdbStore } from '../stores/lmdb.js';
 const USAGE = `Usage: syncrepl-rx tail -H URI -b BASE [options] [FILTER [ATTRIBUTE...]]
 
 Follows an LDAP Content Synchronization (RFC 4533) search and prints what changes: add, modify,
-rename and delete (with +/- lines per attribute value), ready and reset. With --messages it prints
-the protocol messages instead, one line each.
+rename and delete (with +/- lines per attribute value), ready and reset (a full reload follows:
+drop what it does not bring back). With --messages it prints the protocol messages instead, one
+line each.
 
-  -H URI          ldap://host:port or ldaps://host:port
+  -H URI          ldap://host:port or ldaps://host:port, or several servers of the same
+                  directory separated by spaces or commas ("ldap://a ldap://b"): the first
+                  that answers is used, and with --reconnect a failure moves to the next
   -D DN           bind DN (simple bind); omit for anonymous
   -y FILE         read the bind password from FILE (one trailing newline is ignored)
   -w PASSWORD     bind password on the command line (visible to other users: prefer -y)
@@ -31,12 +34,14 @@ the protocol messages instead, one line each.
   --ca FILE       CA certificate(s) to trust for ldaps:// and StartTLS
   --mode MODE     refreshOnly or refreshAndPersist (default refreshAndPersist)
   --store DIR     keep the replica in DIR (LMDB): repeated runs resume and report only what
-                  changed meanwhile, with the old values
+                  changed meanwhile, with the old values, from any server of the directory
+                  (the store belongs to -D, -b, -s, the filter and attributes, not to -H)
   --cookie-file F resume from the cookie in F and keep it up to date there (without --store)
   --messages      print protocol messages (present/add/modify/delete, Sync Info, done)
   --format FMT    text or ndjson (default text)
   --binary ATTR   always print ATTR's values as base64 (repeatable)
-  --reconnect     reconnect with backoff when the connection is lost
+  --reconnect     reconnect when the connection is lost: at once to the next server of -H,
+                  with backoff once every server failed
   -h, --help      this help
 
 FILTER defaults to (objectClass=*); ATTRIBUTEs default to all user attributes.
@@ -45,7 +50,7 @@ Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancell
 class UsageError extends Error {}
 
 interface Parsed {
-  options: SyncreplOptions;
+  options: SyncreplOptions & { url: readonly string[] };
   format: OutputFormat;
   storeDir: string | undefined;
   messages: boolean;
@@ -93,7 +98,9 @@ function parse(argv: string[]): Parsed {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (!v.H) throw new UsageError('-H URI is required');
+  // As ldapsearch -H: a list of URIs separated by white space or commas.
+  const urls = (v.H ?? '').split(/[\s,]+/).filter((u) => u !== '');
+  if (urls.length === 0) throw new UsageError('-H URI is required');
   if (v.b === undefined) throw new UsageError('-b BASE is required');
   const scope = (v.s ?? 'sub') as Scope;
   if (!['base', 'one', 'sub'].includes(scope)) throw new UsageError('-s must be base, one or sub');
@@ -119,8 +126,8 @@ function parse(argv: string[]): Parsed {
     }
   }
   const [filter, ...attributes] = parsed.positionals;
-  const options: SyncreplOptions = {
-    url: v.H,
+  const options = {
+    url: urls,
     bindDN: v.D,
     password,
     base: v.b,
@@ -133,7 +140,7 @@ function parse(argv: string[]): Parsed {
     reconnect: v.reconnect,
     cookieStore: v['cookie-file'] ? fileCookieStore(v['cookie-file']) : undefined,
     tls: v.ca ? { ca: readFileSync(v.ca) } : undefined,
-  };
+  } satisfies SyncreplOptions;
   return { options, format, storeDir: v.store, messages: v.messages ?? false };
 }
 
@@ -161,8 +168,8 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stderr.write(`syncrepl-rx: ${line}\n`);
   const store = storeDir
     ? await LmdbStore.open(storeDir, {
+        // The view of the directory, not the server: any provider or replica of it resumes the store.
         identity: {
-          url: options.url,
           bindDN: options.bindDN,
           base: options.base,
           scope: options.scope,
@@ -181,8 +188,14 @@ async function main(): Promise<void> {
       out.once('drain', () => flow.resume());
     }
   };
+  // Problems (a lost server, the next one tried) always go to stderr; which server is followed,
+  // only when -H names several.
+  const logger = {
+    warn: (message: string) => say(message),
+    ...(options.url.length > 1 ? { info: (message: string) => say(message) } : {}),
+  };
   const connect = (cookie?: string) =>
-    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow });
+    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow, logger });
   const done = async (code: number, error?: unknown) => {
     progress?.clear();
     if (error !== undefined) say(error instanceof SyncreplError ? error.message : String(error));
