@@ -590,7 +590,13 @@ describe('identity: a store reused for another view starts from an empty replica
       const changes = await consumer.ready();
       expect(consumer.connectedWith).toEqual([undefined]);
       const ldap = await expectEqualsLdap(s, next, store.entries());
-      expect(changes.map((c) => c.type)).toEqual([...Array<string>(ldap.length).fill('add'), 'ready']);
+      // reset first: whoever folded the old view's changes must drop them
+      expect(changes[0]).toEqual({ type: 'reset', reason: 'storeDiscarded' });
+      expect(changes.map((c) => c.type)).toEqual([
+        'reset',
+        ...Array<string>(ldap.length).fill('add'),
+        'ready',
+      ]);
     },
   );
 });
