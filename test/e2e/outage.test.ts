@@ -51,7 +51,7 @@ test("the eventsource package and Chromium's EventSource, opened during an LDAP 
   const errors: number[] = [];
   const es = new EventSource(url);
   for (const type of ['entry', 'ready', 'reset']) {
-    es.addEventListener(type, (e) => node.push({ type, data: (e as MessageEvent<string>).data }));
+    es.addEventListener(type, (e) => node.push({ type, data: (e as unknown as { data: string }).data }));
   }
   es.addEventListener('error', () => errors.push(es.readyState));
 
@@ -60,19 +60,21 @@ test("the eventsource package and Chromium's EventSource, opened during an LDAP 
     const page = await browser.newPage();
     await page.goto(`${subman.base}/metrics`); // any page of the origin
     await page.evaluate((u) => {
-      const w = window as unknown as { seen: { type: string; data: string }[]; es: EventSource };
+      const w = globalThis as unknown as { seen: { type: string; data: string }[]; es: EventSource };
       w.seen = [];
-      // The page's own EventSource (not the imported package's): looked up on window.
-      const BrowserEventSource = (window as unknown as { EventSource: typeof EventSource }).EventSource;
+      // The page's own EventSource (not the imported package's): looked up on the page's global object.
+      const BrowserEventSource = (globalThis as unknown as { EventSource: typeof EventSource }).EventSource;
       w.es = new BrowserEventSource(u);
       for (const type of ['entry', 'ready', 'reset'])
-        w.es.addEventListener(type, (e) => w.seen.push({ type, data: (e as MessageEvent<string>).data }));
+        w.es.addEventListener(type, (e) =>
+          w.seen.push({ type, data: (e as unknown as { data: string }).data }),
+        );
     }, url);
     // Both are open and waiting: nothing to show yet, and no failure.
     await eventually(
       async () => [
         es.readyState,
-        await page.evaluate(() => (window as unknown as { es: EventSource }).es.readyState),
+        await page.evaluate(() => (globalThis as unknown as { es: EventSource }).es.readyState),
       ],
       ([a, b]) => a === EventSource.OPEN && b === 1,
       'both EventSources open during the outage',
@@ -101,7 +103,9 @@ test("the eventsource package and Chromium's EventSource, opened during an LDAP 
       async () =>
         sorted(
           fold(
-            await page.evaluate(() => (window as unknown as { seen: { type: string; data: string }[] }).seen),
+            await page.evaluate(
+              () => (globalThis as unknown as { seen: { type: string; data: string }[] }).seen,
+            ),
           ).values(),
         ),
       (s) => JSON.stringify(s) === JSON.stringify(expected),
