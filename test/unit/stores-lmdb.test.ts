@@ -586,7 +586,7 @@ const BATCH = 2000;
 describe.skipIf(!hasTsx)('LmdbStore under SIGKILL', () => {
   /**
    * A writer process that commits batches b<k> of BATCH entries with cookie c<k>, k = 1, 2, …,
-   * keeping two in flight, until it is killed (or gives up after 300 batches, so that a writer
+   * keeping two in flight and printing c<k> once batch k is committed, until it is killed (or gives up after 300 batches, so that a writer
    * the test failed to kill cannot fill the disk).
    */
   const writerScript = `
@@ -603,43 +603,63 @@ describe.skipIf(!hasTsx)('LmdbStore under SIGKILL', () => {
       for (let i = 0; i < ${BATCH}; i++) {
         mutations.set('b' + k + '-' + i, { dn: 'cn=' + k + '-' + i, attributes: { cn: [String(i)], description: ['x'.repeat(300)] } });
       }
-      const done = store.commit({ mutations, cookie: 'c' + k });
+      const batch = k;
+      const done = store.commit({ mutations, cookie: 'c' + k }).then(() => process.stdout.write('c' + batch + '\\n'));
       if (k % 2 === 0) await done;
     }
     process.exit(3);
   `;
 
-  async function runAndKill(script: string, afterMs: number): Promise<void> {
+  /**
+   * Runs the writer until it has reported `commits` more committed batches, kills it at once
+   * (the next batch is in flight then) and answers the last batch it reported committed.
+   */
+  async function runAndKill(script: string, commits: number): Promise<number> {
     // node itself runs the script (tsx as a loader), so the pid we kill is the writer's.
     const child = spawn(process.execPath, ['--import', 'tsx', script, dir], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let last = 0;
     try {
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const opened = new Promise<void>((resolve) =>
-        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve()),
+      let seen = 0;
+      let pending = '';
+      const reported = new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: Buffer) => {
+          pending += chunk.toString();
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            if (!/^c\d+$/.test(line)) continue;
+            last = Number(line.slice(1));
+            if (++seen === commits) {
+              child.kill('SIGKILL'); // at once, from the data handler: the next batch is in flight
+              resolve();
+            }
+          }
+        }),
       );
       const early = exited.then((code) => {
         throw new Error(`writer exited early (${code}): ${stderr}`);
       });
       early.catch(() => {});
-      await Promise.race([opened, early]);
-      await new Promise((resolve) => setTimeout(resolve, afterMs));
+      await Promise.race([reported, early]);
     } finally {
       child.kill('SIGKILL');
       await exited;
     }
+    return last;
   }
 
   it('leaves exactly the batches up to the stored cookie, whole', async () => {
     const script = join(dir, 'writer.mts');
     writeFileSync(script, writerScript);
     let previous = 0;
-    for (const afterMs of [40, 150, 90]) {
-      await runAndKill(script, afterMs);
+    for (const commits of [1, 3, 2]) {
+      const acknowledged = await runAndKill(script, commits);
       const store = await LmdbStore.open(dir, { identity, logger: { info: () => {}, warn: () => {} } });
       const k = Number((store.cookie ?? 'c0').slice(1));
       // Every batch up to the cookie is there, whole, and nothing of a later one.
@@ -648,7 +668,8 @@ describe.skipIf(!hasTsx)('LmdbStore under SIGKILL', () => {
         expect(store.has(`b${j}-0`) && store.has(`b${j}-${BATCH - 1}`)).toBe(true);
       }
       expect(store.has(`b${k + 1}-0`)).toBe(false);
-      expect(k).toBeGreaterThanOrEqual(previous);
+      expect(k).toBeGreaterThanOrEqual(acknowledged); // a commit it reported is durable
+      expect(acknowledged).toBeGreaterThan(previous);
       previous = k;
       await store.close();
     }
