@@ -76,8 +76,8 @@ async function source(base: string) {
 
 const events = (d: ReturnType<Resumer['decide']>) =>
   d.kind === 'catchUp'
-    ? d.frames.map((f) => {
-        const data = JSON.parse(/data: (.*)/.exec(f.text)![1]!) as {
+    ? [...d.catchUp.text.matchAll(/data: (.*)/g)].map((m) => {
+        const data = JSON.parse(m[1]!) as {
           syncOp: string;
           body: { _url: string; description?: string };
         };
@@ -172,8 +172,9 @@ test('clients at the same position share one catch-up', async () => {
   for (let i = 1; i <= 50; i++) s.change(`u${i}`, person(`p${i}`, 'x'), csn(i, 1), pos(csn(i, 1)));
   const a = s.resumer.decide(s.at(pos(csn(10, 1))), view);
   const b = s.resumer.decide(s.at(pos(csn(10, 1))), view);
-  expect(a.kind === 'catchUp' && a.frames.length).toBe(40);
-  expect(a.kind === 'catchUp' && b.kind === 'catchUp' && a.frames === b.frames).toBe(true);
+  expect(a.kind === 'catchUp' && a.catchUp.events).toBe(40);
+  expect(a.kind === 'catchUp' && [...a.catchUp.counts]).toEqual([['add', 40]]);
+  expect(a.kind === 'catchUp' && b.kind === 'catchUp' && a.catchUp === b.catchUp).toBe(true);
 });
 
 test("a resume cookie with the most serverIDs a position may hold stays within seed 004's 1024 bytes; more are not carried", async () => {
@@ -200,4 +201,32 @@ test("a resume cookie with the most serverIDs a position may hold stays within s
     JSON.parse(Buffer.from(c.split('.')[0]!, 'base64url').toString()) as ResumePosition;
   expect(payload(frames.cookie(view, 1, false)).pos).toBeUndefined();
   expect(payload(frames.cookie(view, 0, false)).pos).toBe(pos(csn(0, 1)));
+});
+
+test('a verified cookie is remembered by its exact text: a forged variant of it is still untrusted', () => {
+  const codec = new ResumeCookieCodec('0123456789abcdef-secret');
+  const cookie = codec.encode({
+    src: 's',
+    view: 'v',
+    inst: 'i',
+    seq: 7,
+    pos: '20261205000000.000000z#000000#001#000000',
+  });
+  const first = codec.parse(cookie);
+  expect(first.kind).toBe('position');
+  expect(codec.parse(cookie)).toBe(first); // the second parse is the remembered result
+  expect(first.kind === 'position' && Object.isFrozen(first.position)).toBe(true);
+  const [payload, mac] = cookie.split('.') as [string, string];
+  const forged = Buffer.from(
+    JSON.stringify({
+      src: 's',
+      view: 'v',
+      inst: 'i',
+      seq: 8,
+      pos: '20261205000000.000000z#000000#001#000000',
+    }),
+  ).toString('base64url');
+  expect(codec.parse(`${forged}.${mac}`)).toEqual({ kind: 'untrusted' });
+  expect(codec.parse(`${payload}.${mac.slice(1)}A`)).toEqual({ kind: 'untrusted' });
+  expect(new ResumeCookieCodec('another-secret-0123456789').parse(cookie)).toEqual({ kind: 'untrusted' });
 });

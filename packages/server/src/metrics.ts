@@ -22,6 +22,7 @@ export class Metrics {
   readonly resumes: Counter<'resource' | 'outcome'>;
   readonly slowDisconnects: Counter<'resource'>;
   private readonly upstreamState: Gauge<'source' | 'state'>;
+  private readonly upstreamServer: Gauge<'source' | 'url'>;
   private readonly lastCookie: Gauge<'source'>;
   private readonly logSeq: Gauge<'source'>;
   private readonly entries: Gauge<'source'>;
@@ -69,6 +70,17 @@ export class Metrics {
       collect: each((u) => {
         for (const s of STATES) this.upstreamState.set({ source: u.name, state: s }, u.state === s ? 1 : 0);
       }),
+    });
+    this.upstreamServer = new Gauge({
+      name: 'syncrepl_rx_upstream_server',
+      help: 'The LDAP server each upstream follows or connects to (1 for the current one)',
+      labelNames: ['source', 'url'],
+      registers,
+      collect: () => {
+        this.upstreamServer.reset(); // a source that moved on drops its former server's series
+        for (const u of upstreams())
+          if (u.server) this.upstreamServer.set({ source: u.name, url: u.server }, 1);
+      },
     });
     this.lastCookie = new Gauge({
       name: 'syncrepl_rx_upstream_last_cookie_timestamp_seconds',

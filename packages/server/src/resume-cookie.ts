@@ -45,8 +45,13 @@ export type ParsedResumeCookie =
   | { kind: 'untrusted' }
   | { kind: 'position'; position: ResumePosition };
 
+/** Verified cookies remembered: the clients of a dead instance arrive with a few ids between them. */
+const VERIFIED_CACHE = 1024;
+
 export class ResumeCookieCodec {
   private readonly key: Buffer;
+  /** Cookies that passed every check, by their exact text (a cookie's text fixes its result). */
+  private readonly verified = new Map<string, ParsedResumeCookie>();
 
   constructor(secret: string | Uint8Array) {
     // Derive a dedicated key so the configured secret is never used directly.
@@ -67,6 +72,19 @@ export class ResumeCookieCodec {
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f-\u009f]/.test(raw))
       return { kind: 'malformed', reason: 'contains control characters' };
+    const known = this.verified.get(raw);
+    if (known) return known;
+    const parsed = this.verify(raw);
+    if (parsed.kind === 'position') {
+      Object.freeze(parsed.position);
+      if (this.verified.size >= VERIFIED_CACHE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(raw, parsed);
+    }
+    return parsed;
+  }
+
+  /** The MAC and the payload's shape. */
+  private verify(raw: string): ParsedResumeCookie {
     const dot = raw.indexOf('.');
     if (dot <= 0) return { kind: 'untrusted' };
     const payload = raw.slice(0, dot);

@@ -24,18 +24,28 @@
  */
 import type { Entry } from '@syncrepl-rx/core';
 import type { ChangeLog, LogRecord } from './change-log.js';
-import type { Frame, Frames } from './frames.js';
+import type { Frames } from './frames.js';
 import { covers, coversAll, formatPosition, parsePosition, type Position } from './position.js';
 import type { ResumePosition } from './resume-cookie.js';
 import type { Upstream } from './source.js';
 import { frame } from './sse.js';
-import { entryData, type View } from './view.js';
+import { entryData, type SyncOp, type View } from './view.js';
 
 export type StreamStart =
   | { kind: 'replay'; reset: boolean }
   | { kind: 'resume'; from: number }
-  /** Send `frames` (the catch-up), then continue from the log after `from`. */
-  | { kind: 'catchUp'; frames: Frame[]; from: number };
+  /** Send the catch-up, then continue from the log after `from`. */
+  | { kind: 'catchUp'; catchUp: CatchUp; from: number };
+
+/**
+ * The entry events a client at one position missed, as one SSE text (one socket write, shared by
+ * every client at that position), with how many events of each kind it holds (for metrics).
+ */
+export interface CatchUp {
+  readonly text: string;
+  readonly counts: ReadonlyMap<SyncOp, number>;
+  readonly events: number;
+}
 
 export type ResumeDecision = StreamStart | { kind: 'wait'; why: 'not ready' | 'behind the client' };
 
@@ -47,7 +57,7 @@ const CACHE_SIZE = 64;
 export class Resumer {
   /** Catch-ups by `position|log.last`: clients at the same position share one pass over the log. */
   private readonly touchedCache = new Map<string, Touched>();
-  private readonly framesCache = new Map<string, Frame[]>();
+  private readonly catchUpCache = new Map<string, CatchUp>();
 
   constructor(
     private readonly upstream: Upstream,
@@ -71,14 +81,14 @@ export class Resumer {
     const basePosition = base === undefined ? undefined : parsePosition(base);
     // The log must reach back to the client: everything before it is covered by the client.
     if (!basePosition || !coversAll(client, basePosition)) return RESET;
-    return { kind: 'catchUp', frames: this.catchUp(client, view), from: log.last };
+    return { kind: 'catchUp', catchUp: this.catchUp(client, view), from: log.last };
   }
 
-  private catchUp(client: Position, view: View): Frame[] {
+  private catchUp(client: Position, view: View): CatchUp {
     const log = this.upstream.log;
     const key = `${formatPosition(client)}|${log.last}|${log.instance}`;
-    const framesKey = `${key}|${view.fingerprint}`;
-    const cached = this.framesCache.get(framesKey);
+    const catchUpKey = `${key}|${view.fingerprint}`;
+    const cached = this.catchUpCache.get(catchUpKey);
     if (cached) return cached;
     let touched = this.touchedCache.get(key);
     if (!touched) {
@@ -86,17 +96,22 @@ export class Resumer {
       remember(this.touchedCache, key, touched);
     }
     const id = this.frames.positionCookie(view, formatPosition(client));
-    const frames: Frame[] = [];
+    let text = '';
+    let events = 0;
+    const counts = new Map<SyncOp, number>();
     const store = this.upstream.store;
     for (const [entryUUID, old] of touched) {
       const now = store.get(entryUUID);
       const record: LogRecord = { seq: 0, entryUUID, ...(old ? { old } : {}), ...(now ? { new: now } : {}) };
       for (const event of view.eventsFor(record)) {
-        frames.push({ kind: event.syncOp, text: frame('entry', entryData(event), id) });
+        text += frame('entry', entryData(event), id);
+        events++;
+        counts.set(event.syncOp, (counts.get(event.syncOp) ?? 0) + 1);
       }
     }
-    remember(this.framesCache, framesKey, frames);
-    return frames;
+    const catchUp: CatchUp = { text, counts, events };
+    remember(this.catchUpCache, catchUpKey, catchUp);
+    return catchUp;
   }
 }
 

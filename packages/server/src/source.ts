@@ -65,6 +65,8 @@ export class Upstream {
   ready = false;
   /** When the replica last received a cookie (ms since the epoch). */
   lastCookieAt: number | undefined;
+  /** The LDAP server followed or being connected to (one of the source's URLs). */
+  server: string | undefined;
   store!: ReplicaStore;
   log!: ChangeLog;
   /**
@@ -99,7 +101,6 @@ export class Upstream {
   async start(): Promise<void> {
     const { def } = this;
     const identity = {
-      url: def.url,
       bindDN: def.bindDN,
       base: def.base,
       scope: def.scope,
@@ -220,6 +221,7 @@ export class Upstream {
   }
 
   private onStatus(s: SyncStatus): void {
+    if ('url' in s) this.server = s.url;
     if (s.state === 'connecting' || s.state === 'refreshing') this.persisting = false;
     if (s.state === 'refreshing') this.refreshFrom = this.log?.last ?? 0;
     else if (s.state === 'persisting') this.persisting = true;

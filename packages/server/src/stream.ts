@@ -18,12 +18,12 @@
  * the replay still ends in the exact state.
  */
 import type { Counter } from 'prom-client';
-import type { Frame, Frames } from './frames.js';
+import type { Frames } from './frames.js';
 import type { Metrics } from './metrics.js';
 import type { ServerLogger } from './options.js';
 import type { Mapped } from './resource.js';
 import type { ResourceIndex } from './resource-index.js';
-import type { StreamStart } from './resume.js';
+import type { CatchUp, StreamStart } from './resume.js';
 import type { Upstream } from './source.js';
 import { frame, type SseConnection } from './sse.js';
 import { entryData, type SyncOp, type View } from './view.js';
@@ -44,9 +44,8 @@ export class StreamSession {
   private cursor = 0;
   private snapshot: [entryUUID: string, mapped: Mapped][] | undefined;
   private snapshotIndex = 0;
-  /** A catch-up's frames, sent before the log (resume.ts). */
-  private queued: readonly Frame[] | undefined;
-  private queuedIndex = 0;
+  /** A catch-up, sent before the log (resume.ts). */
+  private catchUp: CatchUp | undefined;
   private replayCookie = '';
   private readyPending = true;
   private waitingForDrain = false;
@@ -77,7 +76,7 @@ export class StreamSession {
       this.cursor = start.from;
     } else if (start.kind === 'catchUp') {
       this.cursor = start.from;
-      this.queued = start.frames;
+      this.catchUp = start.catchUp;
     } else {
       if (start.reset) this.send('reset', frame('reset', '{}'));
       this.takeSnapshot();
@@ -108,13 +107,12 @@ export class StreamSession {
     const log = this.ctx.upstream.log;
     let writable = !this.conn.congested;
     while (writable) {
-      if (this.queued) {
-        const f = this.queued[this.queuedIndex++];
-        if (f) {
-          writable = this.send(f.kind, f.text);
-          continue;
-        }
-        this.queued = undefined;
+      if (this.catchUp) {
+        const { text, counts } = this.catchUp;
+        this.catchUp = undefined;
+        for (const [kind, n] of counts) this.counters[kind].inc(n);
+        if (text) writable = this.conn.write(text);
+        continue;
       }
       if (this.snapshot) {
         const item = this.snapshot[this.snapshotIndex++];
@@ -185,7 +183,7 @@ export class StreamSession {
     if (this.ended) return;
     this.ended = true;
     this.snapshot = undefined;
-    this.queued = undefined;
+    this.catchUp = undefined;
     this.unlisten();
     this.ctx.onEnd(this);
   }
