@@ -35,7 +35,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function instanceOn(url: string, slapd: Slapd): Promise<Instance> {
+async function instanceOn(url: string | string[], slapd: Slapd): Promise<Instance> {
   const storeDir = await mkdtemp(join(tmpdir(), 'syncrepl-rx-instance-'));
   dirs.push(storeDir);
   const i = await startInstance(
@@ -210,3 +210,52 @@ test('a client bouncing between three instances (two providers, one URL spelled 
   expect(client.counts.duplicated).toBe(0);
   expect(client.counts.resumed).toBe(client.counts.connections - client.counts.refused - client.counts.fresh);
 }, 120_000);
+
+test('an instance with a URL list follows the next provider when its provider is killed: its streams stay open and lose nothing, and /metrics names the server followed', async () => {
+  const { a, b } = topo;
+  const instance = await instanceOn([a.url, b.url], a);
+  const server = async () =>
+    /syncrepl_rx_upstream_server\{source="dir",url="([^"]+)"\} 1/.exec(
+      await (await fetch(`${instance.base}/metrics`)).text(),
+    )?.[1];
+  const r = await openSse(`${instance.base}/people?subscribe=1`);
+  try {
+    await r.until((ev) => ev.some((e) => e.event === 'ready'), 30_000);
+    expect(await server()).toBe(a.url);
+
+    await a.stop('SIGKILL');
+    // Changes on B only (the other test renamed some of the seeded entries, so add new ones).
+    for (let i = 0; i < 10; i++) await b.add(person(`on-b-${i}`, 'added while A was dead'));
+    for (let i = 0; i < 10; i += 3)
+      await b.modify(
+        `dn: uid=on-b-${i},${BASE}\nchangetype: modify\nreplace: description\ndescription: modified on B ${i}\n`,
+      );
+    await b.delete(`uid=on-b-1,${BASE}`);
+    await b.add(person('born-on-b', 'while A was dead'));
+
+    const expected = await (async () => {
+      for (const deadline = Date.now() + 30_000; ;) {
+        if (Date.now() > deadline) throw new Error("the instance never showed B's changes");
+        const res = await getJson(`${instance.base}/people`);
+        if (res.status === 200 && JSON.stringify(res.body).includes('born-on-b')) return listing(instance);
+        await delay(100);
+      }
+    })();
+    const state = () => {
+      const client = new Client();
+      client.apply(r.events);
+      return byUrl(client.state);
+    };
+    await r.until(() => differences(state(), expected).length === 0, 30_000).catch(() => undefined);
+    expect(differences(state(), expected)).toEqual([]);
+    expect(r.ended).toBe(false); // the same stream: no reconnect, no reset
+    expect(r.events.some((e) => e.event === 'reset')).toBe(false);
+    expect(await server()).toBe(b.url);
+    // The listing is B's directory.
+    const ldap = await b.search(BASE, 'one', '(objectClass=inetOrgPerson)', ['uid']);
+    expect(expected.size).toBe(ldap.length);
+  } finally {
+    r.close();
+    await a.start();
+  }
+}, 90_000);
