@@ -569,6 +569,50 @@ describe('LmdbStore with replicate', () => {
   });
 });
 
+describe('LmdbStore beforeWrite', () => {
+  it('writes each batch only after its barrier resolved, in order; reads see the batch at once', async () => {
+    const order: string[] = [];
+    let barriers = 0;
+    const store = await LmdbStore.open(dir, {
+      identity,
+      logger,
+      beforeWrite: () => {
+        const n = ++barriers;
+        order.push(`barrier ${n}`);
+        // The first barrier resolves later than the second would: batches stay in order anyway.
+        return new Promise<void>((resolve) =>
+          setTimeout(
+            () => {
+              order.push(`released ${n}`);
+              resolve();
+            },
+            n === 1 ? 30 : 0,
+          ),
+        );
+      },
+    });
+    opened.push(store);
+    const entry = (cn: string): Entry => ({ dn: `cn=${cn}`, attributes: { cn: [cn] } });
+    const one = store.commit({ mutations: new Map([['u1', entry('one')]]), cookie: 'c1' });
+    const two = store.commit({ mutations: new Map([['u2', entry('two')]]), cookie: 'c2' });
+    expect(store.get('u1')?.dn).toBe('cn=one'); // at once, before any barrier resolved
+    void one.then(() => order.push('committed 1'));
+    void two.then(() => order.push('committed 2'));
+    await Promise.all([one, two]);
+    const at = (step: string) => order.indexOf(step);
+    // Each batch is written after its barrier resolved; the second barrier is asked for after
+    // the first resolved; the batches commit in order.
+    expect(at('released 1')).toBeLessThan(at('committed 1'));
+    expect(at('released 2')).toBeLessThan(at('committed 2'));
+    expect(at('released 1')).toBeLessThan(at('barrier 2'));
+    expect(at('committed 1')).toBeLessThan(at('committed 2'));
+    expect(order.filter((o) => o.startsWith('barrier'))).toEqual(['barrier 1', 'barrier 2']);
+    await store.close();
+    const reopened = await openStore();
+    expect([reopened.cookie, reopened.size]).toEqual(['c2', 2]);
+  });
+});
+
 // --- a real crash ---------------------------------------------------------------------------
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

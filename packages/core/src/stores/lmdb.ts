@@ -84,6 +84,12 @@ export interface LmdbStoreOptions {
   identity: ReplicaIdentity;
   /** Where to say that stored state was discarded, and why. Defaults to console warnings. */
   logger?: ReplicaLogger;
+  /**
+   * Awaited before each batch is written (reads see the batch at once, as always): for a caller
+   * that keeps a log of its own of the changes `replicate()` emits and needs it on disk before
+   * the replica's cookie moves past them, so that after a crash the log is never behind the store.
+   */
+  beforeWrite?: () => PromiseLike<unknown> | undefined;
 }
 
 interface Environment {
@@ -134,6 +140,9 @@ export class LmdbStore implements ReplicaStore {
   #closed = false;
   #lock: Lock;
   #discarded: string | undefined;
+  #beforeWrite: LmdbStoreOptions['beforeWrite'];
+  /** Resolves when the barrier of the newest batch did (see `beforeWrite`). */
+  #gate: Promise<void> = Promise.resolve();
 
   private constructor(path: string, env: Environment, loaded: Loaded, lock: Lock) {
     this.path = path;
@@ -160,7 +169,9 @@ export class LmdbStore implements ReplicaStore {
     mkdirSync(path, { recursive: true });
     const lock = acquireLock(path);
     try {
-      return await LmdbStore.#open(path, identity, logger, lock);
+      const store = await LmdbStore.#open(path, identity, logger, lock);
+      store.#beforeWrite = options.beforeWrite;
+      return store;
     } catch (error) {
       lock.release();
       throw error;
@@ -326,8 +337,8 @@ export class LmdbStore implements ReplicaStore {
     // One batch is one LMDB transaction, written by lmdb-js's writer thread from pointers to
     // `bytes` (kept until it committed), without waiting for this thread (which a transaction()
     // callback would: during a refresh this thread is busy decoding, and commits would lag).
-    const committed = root
-      .batch(() => {
+    const write = () =>
+      root.batch(() => {
         for (const [entryUUID, { start, end }] of writes) {
           if (start < 0) void entries.remove(entryUUID);
           else void entries.put(entryUUID, bytes.subarray(start, end));
@@ -335,23 +346,35 @@ export class LmdbStore implements ReplicaStore {
         if (cookie === undefined) void meta.remove('cookie');
         else void meta.put('cookie', cookie);
         if (reloaded) void meta.remove('discarded');
-      })
-      .then(
-        () => {
-          // Transactions commit in the order they were queued, so every batch up to this one
-          // is now on disk and readable there.
-          for (const [entryUUID, pending] of this.#pending) {
-            if (pending.batch.sequence <= pendingBatch.sequence) this.#pending.delete(entryUUID);
-          }
-          this.#release(bytes);
-        },
-        (error: unknown) => {
-          this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, {
-            cause: error,
-          });
-          throw this.#failure;
-        },
-      );
+      });
+    // With a barrier, batches still reach lmdb-js in order: batch n is handed over as soon as
+    // its barrier resolved, and barrier n + 1 is asked for only after that. A failing barrier
+    // does not stop the replica.
+    const barrier = this.#beforeWrite;
+    let written: Promise<unknown>;
+    if (barrier) {
+      const gate = (this.#gate = this.#gate.then(barrier).then(
+        () => undefined,
+        () => undefined,
+      ));
+      written = gate.then(write);
+    } else written = write();
+    const committed = written.then(
+      () => {
+        // Transactions commit in the order they were queued, so every batch up to this one
+        // is now on disk and readable there.
+        for (const [entryUUID, pending] of this.#pending) {
+          if (pending.batch.sequence <= pendingBatch.sequence) this.#pending.delete(entryUUID);
+        }
+        this.#release(bytes);
+      },
+      (error: unknown) => {
+        this.#failure = new Error(`Writing the replica to ${this.path} failed: ${reason(error)}.`, {
+          cause: error,
+        });
+        throw this.#failure;
+      },
+    );
     this.#writing = committed.catch(() => {});
     return committed;
   }
