@@ -31,7 +31,7 @@ test('keeps the last `capacity` changes; a cursor older than that cannot resume'
 const csn = (s: number, sid = 1) =>
   `20261205120000.${String(s).padStart(6, '0')}Z#000000#${sid.toString(16).padStart(3, '0')}#000000`.toLowerCase();
 
-test('directory positions: the base of a new history, floors that eviction carries into the base', async () => {
+test('directory positions: the floor of a new history, floors that eviction carries into the base', async () => {
   const log = await ChangeLog.open({ capacity: 2, base: csn(0) });
   expect(log.floorAt(0)).toBe(csn(0));
   log.append({ entryUUID: 'a', new: entry, csn: csn(1), floor: csn(1) });
@@ -46,16 +46,54 @@ test('directory positions: the base of a new history, floors that eviction carri
   expect(log.floorAt(3)).toBe(csn(4));
 });
 
-test("a refresh's changes of unknown CSN are covered by the cookie that ended it", async () => {
+test('the cover of a new history over a stored replica is unknown until a refresh ends (the replica may be ahead of its cookie)', async () => {
   const log = await ChangeLog.open({ capacity: 10, base: csn(0) });
+  expect(log.floorAt(0)).toBe(csn(0));
+  expect(log.cover).toBeUndefined();
+  log.append({ entryUUID: 'a', new: entry, csn: csn(2), floor: csn(0) });
+  log.coverUnknown(csn(3));
+  expect(log.cover).toBe(csn(3));
+  // An empty history whose refresh ended: the directory at that cookie, floor and cover.
+  const empty = await ChangeLog.open({ capacity: 10 });
+  empty.raiseFloor(csn(5));
+  expect([empty.floorAt(0), empty.cover]).toEqual([csn(5), csn(5)]);
+});
+
+test("the cover is an upper bound: a refresh's changes leaving the window carry their CSNs, not the floor from before the refresh", async () => {
+  const log = await ChangeLog.open({ capacity: 2 });
+  log.raiseFloor(csn(1));
+  // A refresh from csn 1: its entries come in no CSN order, with the floor from before it.
+  log.append({ entryUUID: 'a', new: entry, csn: csn(7), floor: csn(1) });
+  log.append({ entryUUID: 'b', new: entry, csn: csn(4), floor: csn(1) });
+  log.append({ entryUUID: 'c', new: entry, csn: csn(5), floor: csn(1) });
+  // 'a' left the window: a client at csn 1 lacks it, and no record says so any more.
+  expect(log.floorAt(1)).toBe(csn(1));
+  expect(log.cover).toBe(csn(7));
+  // Several serverIDs: the cover takes each one's newest.
+  log.append({ entryUUID: 'd', new: entry, csn: csn(2, 2), floor: csn(1) });
+  log.append({ entryUUID: 'e', new: entry, csn: csn(8), floor: csn(8) });
+  log.append({ entryUUID: 'f', new: entry, csn: csn(9), floor: csn(9) });
+  expect(log.cover).toBe(`${csn(7)};${csn(2, 2)}`);
+});
+
+test("a refresh's change of unknown CSN leaving the window makes the cover unknown until a refresh ends", async () => {
+  const log = await ChangeLog.open({ capacity: 10, base: csn(0) });
+  log.coverUnknown(csn(0));
   log.append({ entryUUID: 'a', new: entry, csn: csn(1), floor: csn(1) });
-  const refreshFrom = log.last;
   log.append({ entryUUID: 'b', old: entry, floor: csn(1) }); // a refresh's delete: no CSN
   log.append({ entryUUID: 'c', new: entry, csn: csn(5), floor: csn(1) });
-  log.coverUnknown(refreshFrom, csn(6));
+  log.coverUnknown(csn(6));
   expect(log.get(1)?.upper).toBeUndefined();
   expect(log.get(2)?.upper).toBe(csn(6));
   expect(log.get(3)?.upper).toBeUndefined(); // its own CSN says more
+
+  const small = await ChangeLog.open({ capacity: 1 });
+  small.raiseFloor(csn(1));
+  small.append({ entryUUID: 'x', old: entry, floor: csn(1) }); // no CSN, refresh not ended
+  small.append({ entryUUID: 'y', new: entry, csn: csn(3), floor: csn(1) });
+  expect(small.cover).toBeUndefined();
+  small.coverUnknown(csn(4));
+  expect(small.cover).toBe(csn(4));
 });
 
 test('floors and the base survive a clean close', async () => {
@@ -90,13 +128,25 @@ test('a log closed cleanly keeps its history and instance; after a crash its his
   await afterCrash.close();
 });
 
-test('after a crash, the base of a full window is the floor of the record kept before it', async () => {
+test('after a crash, and with a larger or smaller capacity, the base is the one of the window kept', async () => {
   const dir = await tempDir();
-  const log = await ChangeLog.open({ capacity: 2, dir, base: csn(0) });
+  const log = await ChangeLog.open({ capacity: 2, dir });
+  log.raiseFloor(csn(0));
   for (let i = 1; i <= 5; i++) log.append({ entryUUID: `u${i}`, new: entry, csn: csn(i), floor: csn(i) });
   await log.flushed();
   const afterCrash = await ChangeLog.open({ capacity: 2, dir });
   expect([afterCrash.first, afterCrash.last]).toEqual([4, 5]);
-  expect(afterCrash.floorAt(3)).toBe(csn(3));
-  await afterCrash.close();
+  expect([afterCrash.floorAt(3), afterCrash.cover]).toEqual([csn(3), csn(3)]);
+  afterCrash.append({ entryUUID: 'u6', new: entry, csn: csn(6), floor: csn(6) });
+  await afterCrash.flushed();
+  // A larger capacity after a crash: the window is what was kept, with its own base.
+  const larger = await ChangeLog.open({ capacity: 10, dir });
+  expect([larger.first, larger.last]).toEqual([5, 6]);
+  expect([larger.floorAt(4), larger.cover]).toEqual([csn(4), csn(4)]);
+  await larger.close();
+  // A smaller one: the records beyond it leave the window as they are loaded.
+  const smaller = await ChangeLog.open({ capacity: 1, dir });
+  expect([smaller.first, smaller.last]).toEqual([6, 6]);
+  expect([smaller.floorAt(5), smaller.cover]).toEqual([csn(5), csn(5)]);
+  await smaller.close();
 });

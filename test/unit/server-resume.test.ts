@@ -38,8 +38,10 @@ const resource = new CompiledResource({
 const view = new View(resource, { params: {}, filters: [] });
 
 /** A source at some position with a log and a replica, as resume.ts sees it. */
-async function source(base: string) {
-  const log = await ChangeLog.open({ capacity: 100, base });
+async function source(base: string, capacity = 100) {
+  // The log of a source whose first refresh ended at `base`.
+  const log = await ChangeLog.open({ capacity });
+  log.raiseFloor(base);
   const entries = new Map<string, Entry>();
   const upstream = {
     ready: true,
@@ -76,7 +78,7 @@ async function source(base: string) {
 
 const events = (d: ReturnType<Resumer['decide']>) =>
   d.kind === 'catchUp'
-    ? [...d.catchUp.text.matchAll(/data: (.*)/g)].map((m) => {
+    ? [...d.catchUp.chunks.join('').matchAll(/data: (.*)/g)].map((m) => {
         const data = JSON.parse(m[1]!) as {
           syncOp: string;
           body: { _url: string; description?: string };
@@ -130,10 +132,9 @@ test('deletes, moves out of the view and renames are caught up; an add and delet
 test("a refresh's change of unknown CSN is sent unless the cookie that ended its refresh is covered", async () => {
   const s = await source(pos(csn(0, 1)));
   s.change('u1', person('ann', 'a'), csn(1, 1), pos(csn(1, 1)));
-  const refreshFrom = s.log.last;
   s.change('u1', undefined, undefined, pos(csn(1, 1))); // a refresh's delete: no CSN
   expect(events(s.resumer.decide(s.at(pos(csn(1, 1))), view))).toEqual(['delete ann']);
-  s.log.coverUnknown(refreshFrom, pos(csn(5, 1)));
+  s.log.coverUnknown(pos(csn(5, 1)));
   s.upstream.position = parsePosition(pos(csn(5, 1)));
   expect(events(s.resumer.decide(s.at(pos(csn(4, 1))), view))).toEqual(['delete ann']);
   expect(events(s.resumer.decide(s.at(pos(csn(5, 1))), view))).toEqual([]);
@@ -229,4 +230,29 @@ test('a verified cookie is remembered by its exact text: a forged variant of it 
   expect(codec.parse(`${forged}.${mac}`)).toEqual({ kind: 'untrusted' });
   expect(codec.parse(`${payload}.${mac.slice(1)}A`)).toEqual({ kind: 'untrusted' });
   expect(new ResumeCookieCodec('another-secret-0123456789').parse(cookie)).toEqual({ kind: 'untrusted' });
+});
+
+test('a client whose position covers the floor before the window but not a change that left it gets a reset, not a catch-up that misses it', async () => {
+  const s = await source(pos(csn(1, 1)), 2);
+  // A refresh from csn 1 logs its entries in no CSN order, each with the floor from before it.
+  s.change('u1', person('ann', 'a1'), csn(9, 1), pos(csn(1, 1)));
+  s.change('u2', person('bob', 'b1'), csn(3, 1), pos(csn(1, 1)));
+  s.change('u3', person('cy', 'c1'), csn(4, 1), pos(csn(9, 1)));
+  // ann's change left the window; the floor before the window is still csn 1.
+  expect(s.log.floorAt(s.log.first - 1)).toBe(pos(csn(1, 1)));
+  expect(s.resumer.decide(s.at(pos(csn(1, 1))), view)).toEqual({ kind: 'replay', reset: true });
+  // A client that has ann's change is caught up with what it lacks.
+  expect(events(s.resumer.decide(s.at(pos(csn(9, 1))), view))).toEqual([]);
+});
+
+test('a large catch-up is written in chunks of about 64 KB (under backpressure), holding every event once', async () => {
+  const s = await source(pos(csn(0, 1)), 400);
+  const long = 'x'.repeat(1000);
+  for (let i = 1; i <= 300; i++) s.change(`u${i}`, person(`p${i}`, long), csn(i, 1), pos(csn(i, 1)));
+  const d = s.resumer.decide(s.at(pos(csn(0, 1))), view);
+  if (d.kind !== 'catchUp') throw new Error(`expected a catch-up, got ${d.kind}`);
+  expect(d.catchUp.chunks.length).toBeGreaterThan(3);
+  for (const chunk of d.catchUp.chunks) expect(chunk.length).toBeLessThan(64 * 1024 + 2000);
+  expect(d.catchUp.chunks.join('').match(/^event: entry$/gm)?.length).toBe(300);
+  expect(d.catchUp.events).toBe(300);
 });

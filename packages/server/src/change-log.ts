@@ -12,11 +12,19 @@
  * Each record also says where it stands in the directory (position.ts): the CSN of the change,
  * when known, and the floor position after it. Those are the same on every server instance, so
  * a cookie of another instance, or of this one before a crash, is resolved by them (resume.ts).
+ *
+ * The state before the window has two positions: its floor (a lower bound: every change it
+ * covers is in that state; a cookie at `first - 1` carries it) and its cover (an upper bound:
+ * it covers every change in that state). A catch-up is exact only for a client whose position
+ * covers the cover, since the changes before the window are no longer there to send. Records
+ * leaving the window carry their CSN (or, for a refresh's delete, the cookie that ended their
+ * refresh) into the cover; a record of unknown CSN makes it unknown until a refresh ends.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Entry } from '@syncrepl-rx/core';
+import { formatPosition, merged, parsePosition } from './position.js';
 
 export interface LogRecord {
   seq: number;
@@ -33,8 +41,9 @@ export interface LogRecord {
    */
   floor?: string;
   /**
-   * For a change whose CSN is unknown (a refresh's delete): a position (formatted) that covers
-   * it, the cookie that ended its refresh. Absent until that refresh ended.
+   * For a change whose CSN is unknown: a position (formatted) that covers it. For a refresh's
+   * delete, the cookie that ended its refresh (absent until then); in the persist stage, the
+   * cookie the change came with.
    */
   upper?: string;
 }
@@ -46,33 +55,39 @@ export interface ChangeLogOptions {
   dir?: string;
   /** Start a new history even if one is stored (the replica started over). */
   fresh?: boolean;
-  /** For a new history: the directory position (formatted) of the state before its first change. */
+  /**
+   * For a new history: the floor position (formatted) of the state before its first change. Its
+   * cover is unknown until a refresh ends (a replica's state may be ahead of its cookie).
+   */
   base?: string;
+}
+
+/** The state before the window: floor (lower bound) and cover (upper bound), formatted. */
+interface Base {
+  floor?: string;
+  cover?: string;
 }
 
 const META_INSTANCE = 'instance';
 /** Set by a clean close, cleared on open: without it, the last run crashed (see `open`). */
 const META_CLEAN = 'clean';
-/**
- * The floor position before the first record of a history. Later, the database keeps one record
- * more than the window: that record's floor is the base (see `open`).
- */
+/** The Base of the window, written with every append that moves it. */
 const META_BASE = 'base';
-const FORMAT = 2;
+const FORMAT = 3;
 
 export class ChangeLog {
   private readonly ring: (LogRecord | undefined)[];
   private lastSeq: number;
   private firstSeq: number;
-  /** The floor position of the state before `firstSeq` (formatted), when known. */
-  private baseFloor: string | undefined;
+  /** The state before `firstSeq`. */
+  private base: Base;
 
   private constructor(
     readonly instance: string,
     readonly capacity: number,
     records: LogRecord[],
     startSeq: number,
-    base: string | undefined,
+    base: Base,
     private readonly db?: {
       root: RootDatabase;
       log: Database<LogRecord, number>;
@@ -82,13 +97,14 @@ export class ChangeLog {
     this.ring = new Array<LogRecord | undefined>(capacity);
     this.lastSeq = startSeq;
     this.firstSeq = startSeq + 1;
-    this.baseFloor = base;
+    this.base = base;
     for (const r of records) this.put(r);
   }
 
   static async open(options: ChangeLogOptions): Promise<ChangeLog> {
     const capacity = Math.max(1, Math.floor(options.capacity));
-    if (!options.dir) return new ChangeLog(newInstance(), capacity, [], 0, options.base);
+    const fresh: Base = options.base === undefined ? {} : { floor: options.base };
+    if (!options.dir) return new ChangeLog(newInstance(), capacity, [], 0, fresh);
     mkdirSync(options.dir, { recursive: true });
     const root = open({ path: options.dir, compression: false });
     const log = root.openDB<LogRecord, number>({ name: 'log', keyEncoding: 'uint32' });
@@ -100,9 +116,8 @@ export class ChangeLog {
       await log.clearAsync();
       const id = newInstance();
       await meta.put(META_INSTANCE, { id, format: FORMAT });
-      if (options.base !== undefined) await meta.put(META_BASE, options.base);
-      else await meta.remove(META_BASE);
-      return new ChangeLog(id, capacity, [], 0, options.base, { root, log, meta });
+      await meta.put(META_BASE, fresh);
+      return new ChangeLog(id, capacity, [], 0, fresh, { root, log, meta });
     }
     // After a crash, the records written last may be missing (lmdb-js commits them in order, so
     // what is there is a prefix of what was appended), and the sequence numbers after them were
@@ -114,20 +129,24 @@ export class ChangeLog {
       id = newInstance();
       await meta.put(META_INSTANCE, { id, format: FORMAT });
     }
+    // The stored base belongs to the first stored record; records beyond a smaller capacity
+    // leave the window as they are loaded, carrying their positions into the base.
     const records: LogRecord[] = [];
     let last = 0;
-    for (const { key } of log.getRange({ reverse: true, limit: 1 })) last = key;
-    const from = Math.max(1, last - capacity + 1);
-    const storedBase = meta.get(META_BASE);
-    let base = typeof storedBase === 'string' ? storedBase : undefined;
-    for (const { value } of log.getRange({ start: from - 1 })) {
+    for (const { value } of log.getRange({})) {
       if (!isRecord(value)) continue;
-      if (value.seq < from)
-        base = value.floor; // the record before the window: its floor is the base
-      else records.push(value);
+      records.push(value);
+      last = value.seq;
     }
     const start = records.length > 0 ? records[0]!.seq - 1 : last;
-    return new ChangeLog(id, capacity, records, start, base, { root, log, meta });
+    const loaded = new ChangeLog(id, capacity, records, start, asBase(meta.get(META_BASE)), {
+      root,
+      log,
+      meta,
+    });
+    for (const r of records) if (r.seq < loaded.first) void log.remove(r.seq);
+    void meta.put(META_BASE, loaded.base);
+    return loaded;
   }
 
   /** The sequence number of the newest change (0: none yet). */
@@ -142,8 +161,16 @@ export class ChangeLog {
 
   /** The floor position (formatted) of the state after `seq`, for `first - 1 <= seq <= last`. */
   floorAt(seq: number): string | undefined {
-    if (seq === this.firstSeq - 1) return this.baseFloor;
+    if (seq === this.firstSeq - 1) return this.base.floor;
     return this.get(seq)?.floor;
+  }
+
+  /**
+   * A position (formatted) covering every change in the state before the window, when known: a
+   * client whose position covers it lacks nothing from before the window.
+   */
+  get cover(): string | undefined {
+    return this.base.cover;
   }
 
   /**
@@ -157,22 +184,24 @@ export class ChangeLog {
       last.floor = floor;
       if (this.db) void this.db.log.put(last.seq, last);
     } else if (this.lastSeq === this.firstSeq - 1) {
-      this.baseFloor = floor;
-      if (this.db) void this.db.meta.put(META_BASE, floor);
+      // No change held: the state is the directory at this cookie, which covers all of it.
+      this.setBase({ floor, cover: floor });
     }
   }
 
   /**
-   * Marks the changes after `afterSeq` whose CSN is unknown as covered by `position` (formatted):
-   * the cookie that ended the refresh they came in.
+   * A refresh ended with the cookie at `position` (formatted), which covers every change applied
+   * before it: it becomes the bound of the changes whose CSN is unknown (a refresh's deletes),
+   * and the cover of the state before the window if that was unknown.
    */
-  coverUnknown(afterSeq: number, position: string): void {
-    for (let seq = Math.max(afterSeq + 1, this.firstSeq); seq <= this.lastSeq; seq++) {
+  coverUnknown(position: string): void {
+    for (let seq = this.firstSeq; seq <= this.lastSeq; seq++) {
       const r = this.get(seq);
       if (!r || r.csn !== undefined || r.upper !== undefined) continue;
       r.upper = position;
       if (this.db) void this.db.log.put(r.seq, r);
     }
+    if (this.base.cover === undefined) this.setBase({ ...this.base, cover: position });
   }
 
   /** Whether a subscriber that has delivered everything up to `seq` can continue from the log. */
@@ -187,18 +216,20 @@ export class ChangeLog {
 
   append(record: Omit<LogRecord, 'seq'>): LogRecord {
     const r: LogRecord = { seq: this.lastSeq + 1, ...record };
-    this.put(r);
+    const evicted = this.put(r);
     if (this.db) {
-      // lmdb batches puts made in one turn of the event loop into one transaction.
+      // lmdb batches puts made in one turn of the event loop into one transaction: the record,
+      // the one it pushed out and the base move together.
       void this.db.log.put(r.seq, r);
-      // One record before the window is kept: its floor is the window's base after a crash.
-      const drop = r.seq - this.capacity - 1;
-      if (drop > 0) void this.db.log.remove(drop);
+      if (evicted) {
+        void this.db.log.remove(evicted.seq);
+        void this.db.meta.put(META_BASE, this.base);
+      }
     }
     return r;
   }
 
-  /** Resolves when every record appended so far is written (for tests of crashes). */
+  /** Resolves when every record appended so far is on disk (the replica store waits for it). */
   async flushed(): Promise<void> {
     await this.db?.root.flushed;
   }
@@ -207,19 +238,47 @@ export class ChangeLog {
   async close(): Promise<void> {
     if (!this.db) return;
     await this.db.root.flushed;
-    if (this.baseFloor !== undefined) await this.db.meta.put(META_BASE, this.baseFloor);
-    else await this.db.meta.remove(META_BASE);
+    await this.db.meta.put(META_BASE, this.base);
     await this.db.meta.put(META_CLEAN, true);
     await this.db.root.close();
   }
 
-  private put(r: LogRecord): void {
-    const evicted = this.ring[r.seq % this.capacity];
-    if (evicted && evicted.seq === r.seq - this.capacity) this.baseFloor = evicted.floor;
+  private setBase(base: Base): void {
+    this.base = base;
+    if (this.db) void this.db.meta.put(META_BASE, base);
+  }
+
+  /** Puts a record in the ring; answers the record it pushed out of the window, if any. */
+  private put(r: LogRecord): LogRecord | undefined {
+    const slot = this.ring[r.seq % this.capacity];
+    const evicted = slot && slot.seq === r.seq - this.capacity ? slot : undefined;
+    if (evicted) this.base = { floor: evicted.floor, cover: absorbed(this.base.cover, evicted) };
     this.ring[r.seq % this.capacity] = r;
     this.lastSeq = r.seq;
     this.firstSeq = Math.max(this.firstSeq, r.seq - this.capacity + 1);
+    return evicted;
   }
+}
+
+/** The cover of the state once `r` left the window: unknown if `r`'s CSN has no known bound. */
+function absorbed(cover: string | undefined, r: LogRecord): string | undefined {
+  const bound = r.csn ?? r.upper;
+  if (cover === undefined || bound === undefined) return undefined;
+  const c = parsePosition(cover);
+  if (!c) return undefined;
+  let out = merged(c, r.csn !== undefined ? r.csn : (parsePosition(bound) ?? new Map()));
+  const floor = r.floor === undefined ? undefined : parsePosition(r.floor);
+  if (floor) out = merged(out, floor);
+  return formatPosition(out);
+}
+
+function asBase(value: unknown): Base {
+  if (typeof value !== 'object' || value === null) return {};
+  const { floor, cover } = value as Record<string, unknown>;
+  return {
+    ...(typeof floor === 'string' ? { floor } : {}),
+    ...(typeof cover === 'string' ? { cover } : {}),
+  };
 }
 
 function newInstance(): string {

@@ -84,3 +84,18 @@ export function advancedCsn(previous: Position | undefined, next: Position): str
   }
   return found;
 }
+
+/** The position that covers everything `a` covers and `csn` (or `b`, a position) too. */
+export function merged(a: Position, b: Position | string): Position {
+  const out = new Map(a);
+  const add = (csn: string) => {
+    const c = csn.toLowerCase();
+    const sid = sidOfCsn(c);
+    if (sid === undefined) return;
+    const mine = out.get(sid);
+    if (mine === undefined || mine < c) out.set(sid, c);
+  };
+  if (typeof b === 'string') add(b);
+  else for (const csn of b.values()) add(csn);
+  return out;
+}

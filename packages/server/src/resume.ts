@@ -38,14 +38,21 @@ export type StreamStart =
   | { kind: 'catchUp'; catchUp: CatchUp; from: number };
 
 /**
- * The entry events a client at one position missed, as one SSE text (one socket write, shared by
- * every client at that position), with how many events of each kind it holds (for metrics).
+ * The entry events a client at one position missed, as SSE text in chunks of about 64 KB (a few
+ * socket writes, under backpressure, shared by every client at that position), with how many
+ * events of each kind it holds (for metrics).
  */
 export interface CatchUp {
-  readonly text: string;
+  readonly chunks: readonly string[];
   readonly counts: ReadonlyMap<SyncOp, number>;
   readonly events: number;
+  /** The chunks' length in UTF-16 units (what the cache is bounded by). */
+  readonly size: number;
 }
+
+const CHUNK = 64 * 1024;
+/** The catch-ups kept for clients still to come, in UTF-16 units of text (~64 MB of heap). */
+const CACHE_TEXT = 32 * 1024 * 1024;
 
 export type ResumeDecision = StreamStart | { kind: 'wait'; why: 'not ready' | 'behind the client' };
 
@@ -58,6 +65,7 @@ export class Resumer {
   /** Catch-ups by `position|log.last`: clients at the same position share one pass over the log. */
   private readonly touchedCache = new Map<string, Touched>();
   private readonly catchUpCache = new Map<string, CatchUp>();
+  private cachedText = 0;
 
   constructor(
     private readonly upstream: Upstream,
@@ -77,9 +85,9 @@ export class Resumer {
     if (!client) return RESET;
     const mine = upstream.position;
     if (!mine || !coversAll(mine, client)) return { kind: 'wait', why: 'behind the client' };
-    const base = log.floorAt(log.first - 1);
+    const base = log.cover;
     const basePosition = base === undefined ? undefined : parsePosition(base);
-    // The log must reach back to the client: everything before it is covered by the client.
+    // The log must reach back to the client: every change before it is covered by the client.
     if (!basePosition || !coversAll(client, basePosition)) return RESET;
     return { kind: 'catchUp', catchUp: this.catchUp(client, view), from: log.last };
   }
@@ -96,7 +104,9 @@ export class Resumer {
       remember(this.touchedCache, key, touched);
     }
     const id = this.frames.positionCookie(view, formatPosition(client));
+    const chunks: string[] = [];
     let text = '';
+    let size = 0;
     let events = 0;
     const counts = new Map<SyncOp, number>();
     const store = this.upstream.store;
@@ -107,11 +117,31 @@ export class Resumer {
         text += frame('entry', entryData(event), id);
         events++;
         counts.set(event.syncOp, (counts.get(event.syncOp) ?? 0) + 1);
+        if (text.length >= CHUNK) {
+          chunks.push(text);
+          size += text.length;
+          text = '';
+        }
       }
     }
-    const catchUp: CatchUp = { text, counts, events };
-    remember(this.catchUpCache, catchUpKey, catchUp);
+    if (text) chunks.push(text);
+    size += text.length;
+    const catchUp: CatchUp = { chunks, counts, events, size };
+    this.cacheCatchUp(catchUpKey, catchUp);
     return catchUp;
+  }
+
+  /** Keeps a catch-up for the clients at its position still to come, within CACHE_TEXT. */
+  private cacheCatchUp(key: string, catchUp: CatchUp): void {
+    if (catchUp.size > CACHE_TEXT / 4) return; // a rare giant: computed again if asked again
+    const cache = this.catchUpCache;
+    while (cache.size > 0 && (cache.size >= CACHE_SIZE || this.cachedText + catchUp.size > CACHE_TEXT)) {
+      const [oldest, value] = cache.entries().next().value!;
+      cache.delete(oldest);
+      this.cachedText -= value.size;
+    }
+    cache.set(key, catchUp);
+    this.cachedText += catchUp.size;
   }
 }
 

@@ -82,8 +82,6 @@ export class Upstream {
   /** Between a refresh's end and the next connect: cookies are positions of their own. */
   private persisting = false;
   private pendingPosition: { position: Position; raise: boolean; refreshEnd: boolean } | undefined;
-  /** The log's last sequence number when the current refresh began. */
-  private refreshFrom = 0;
   private subscription: Subscription | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private recording = false;
@@ -112,7 +110,13 @@ export class Upstream {
       warn: (m: string) => this.logger.warn?.(m, { source: this.name }),
     };
     this.store = def.storeDir
-      ? await LmdbStore.open(join(def.storeDir, 'replica'), { identity, logger: replicaLogger })
+      ? await LmdbStore.open(join(def.storeDir, 'replica'), {
+          identity,
+          logger: replicaLogger,
+          // The log's records of a batch's changes are on disk before the batch's cookie: after a
+          // kill -9 the log is never behind the replica (resumes by position rely on it).
+          beforeWrite: () => this.log?.flushed(),
+        })
       : new MemoryStore();
     const resuming = this.store.cookie !== undefined;
     this.position = positionOfCookie(this.store.cookie);
@@ -216,15 +220,14 @@ export class Upstream {
     this.pendingPosition = undefined;
     const floor = formatPosition(pending.position);
     if (pending.raise) this.log?.raiseFloor(floor);
-    if (pending.refreshEnd) this.log?.coverUnknown(this.refreshFrom, floor);
+    if (pending.refreshEnd) this.log?.coverUnknown(floor);
     for (const l of this.positionListeners) this.notify(l, pending.position);
   }
 
   private onStatus(s: SyncStatus): void {
     if ('url' in s) this.server = s.url;
     if (s.state === 'connecting' || s.state === 'refreshing') this.persisting = false;
-    if (s.state === 'refreshing') this.refreshFrom = this.log?.last ?? 0;
-    else if (s.state === 'persisting') this.persisting = true;
+    if (s.state === 'persisting') this.persisting = true;
     if (s.state === 'connecting') this.setState('connecting');
     else if (s.state === 'refreshing') this.setState('refreshing');
     else if (s.state === 'persisting') this.setState('live');
@@ -262,6 +265,11 @@ export class Upstream {
           ...(after ? { new: after } : {}),
           ...(csn === undefined ? {} : { csn }),
           ...(floor === undefined ? {} : { floor: formatPosition(floor) }),
+          // A persist-stage change without a CSN of its own (a delete whose cookie moved more than
+          // one serverID): the cookie it came with covers it.
+          ...(csn === undefined && this.messagePosition
+            ? { upper: formatPosition(this.messagePosition) }
+            : {}),
         });
         for (const l of this.changeListeners) this.notify(l, record);
       }

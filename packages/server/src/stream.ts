@@ -44,8 +44,9 @@ export class StreamSession {
   private cursor = 0;
   private snapshot: [entryUUID: string, mapped: Mapped][] | undefined;
   private snapshotIndex = 0;
-  /** A catch-up, sent before the log (resume.ts). */
+  /** A catch-up, sent before the log (resume.ts), and its next chunk. */
   private catchUp: CatchUp | undefined;
+  private catchUpIndex = 0;
   private replayCookie = '';
   private readyPending = true;
   private waitingForDrain = false;
@@ -108,11 +109,14 @@ export class StreamSession {
     let writable = !this.conn.congested;
     while (writable) {
       if (this.catchUp) {
-        const { text, counts } = this.catchUp;
+        const { chunks, counts } = this.catchUp;
+        if (this.catchUpIndex === 0) for (const [kind, n] of counts) this.counters[kind].inc(n);
+        const chunk = chunks[this.catchUpIndex++];
+        if (chunk !== undefined) {
+          writable = this.conn.write(chunk);
+          continue;
+        }
         this.catchUp = undefined;
-        for (const [kind, n] of counts) this.counters[kind].inc(n);
-        if (text) writable = this.conn.write(text);
-        continue;
       }
       if (this.snapshot) {
         const item = this.snapshot[this.snapshotIndex++];
