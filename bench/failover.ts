@@ -36,6 +36,7 @@ import { fmt, machineInfo, markdownTable, median, versionOf, writeResults } from
 import { LdapWriter, metric, percentile, readMachine, readProc } from './fanout/harness.js';
 import {
   Consumer,
+  Floor,
   Subscribers,
   pidListeningOn,
   profiledEnv,
@@ -145,6 +146,20 @@ interface FailoverRun {
   machineBusy: number;
   stderr: string;
   profile?: WindowProfile;
+  /** The same reconnects, the same ids, answered by a bare node:http server (floor.mjs). */
+  floor?: FloorRun;
+}
+
+interface FloorRun {
+  resumed: number;
+  failed: number;
+  readyP50Ms: number;
+  readyP99Ms: number;
+  cpuMs: number;
+  /** Distinct answers learned from instance 2, and their bytes. */
+  answers: number;
+  bytes: number;
+  error?: string;
 }
 
 const entryFor = (run: number, k: number) => (run * 7919 + k * 104_729) % size;
@@ -283,6 +298,7 @@ async function failoverRun(dir: Directory, run: number): Promise<FailoverRun> {
       extraEvents += Math.max(0, got - expected);
       missingEvents += Math.max(0, expected - got);
     });
+    const floor = profileFile ? undefined : await floorRun(subs, `${i2.base}/people?subscribe=1`, ids);
     const connectedToReady = [...reconnected.readyMs]
       .map((ms, i) => ms - connectMs[i]!)
       .filter(Number.isFinite);
@@ -319,11 +335,44 @@ async function failoverRun(dir: Directory, run: number): Promise<FailoverRun> {
       machineBusy: (machineTo.busy - machineFrom.busy) / (machineTo.total - machineFrom.total),
       stderr: i2.stderr().trim().split('\n').slice(-5).join('\n'),
       ...(profiled ? { profile: windowProfile(profileFile!) } : {}),
+      ...(floor ? { floor } : {}),
     };
   } finally {
     await subs.close();
     await Promise.all(instances.map((i) => (i.running ? i.stop() : undefined)));
     await Promise.all(storeDirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * The floor, in the same run: a bare node:http server learns what instance 2 answered each
+ * distinct id, then every subscriber reconnects to it with the id it had at the failover.
+ */
+async function floorRun(subs: Subscribers, instance2: string, ids: string[]): Promise<FloorRun> {
+  const floor = new Floor();
+  try {
+    const learned = await floor.learn(
+      instance2,
+      ids.filter((id) => id !== ''),
+    );
+    const url = await floor.listen();
+    await delay(200);
+    const before = readProc(floor.pid)!;
+    const r = await subs.reconnect(url, 60_000, true);
+    const after = readProc(floor.pid)!;
+    const readyMs = [...r.readyMs].filter(Number.isFinite);
+    return {
+      resumed: r.resumed,
+      failed: r.failed,
+      readyP50Ms: percentile(readyMs, 50),
+      readyP99Ms: percentile(readyMs, 99),
+      cpuMs: (after.cpuS - before.cpuS) * 1000,
+      answers: learned.answers,
+      bytes: learned.bytes,
+      ...(learned.error ? { error: learned.error } : {}),
+    };
+  } finally {
+    await floor.close();
   }
 }
 
@@ -477,6 +526,11 @@ const allResumed = failovers.every((f) => f.reset === 0 && f.failed === 0 && f.r
 const p99 = median(failovers.map((f) => f.readyP99Ms));
 const searchesOk = failovers.every((f) => f.ldapSearches <= f.distinctPositions);
 
+const fmtRatio = (r: number) => (Number.isFinite(r) ? `${fmt(r, 2)}×` : '—');
+const ratio = (ours: number, floor: number | undefined) => fmtRatio(ours / (floor ?? NaN));
+const floorNote = failovers.every((f) => f.floor)
+  ? `- floor: ${failovers.map((f) => `${fmt(f.floor!.resumed)} ready, ${fmt(f.floor!.failed)} failed, ${fmt(f.floor!.answers)} answers of ${fmt(f.floor!.bytes / 1024)} KB learned${f.floor!.error ? ` (${f.floor!.error})` : ''}`).join('; ')}`
+  : '- floor: not measured in profiled runs';
 const rows: string[][] = [
   [
     'subscribers with replay + ready on instance 1',
@@ -498,6 +552,14 @@ const rows: string[][] = [
     `≤ ${TARGETS.readyP99Ms}: ${met(p99 <= TARGETS.readyP99Ms)}`,
   ],
   ['reconnect → ready max ms', ...pick((f) => f.readyMaxMs, failovers), ''],
+  ['floor (bare node:http, same bytes): p50 ms', ...pick((f) => f.floor?.readyP50Ms ?? NaN, failovers), ''],
+  ['floor: p99 ms', ...pick((f) => f.floor?.readyP99Ms ?? NaN, failovers), ''],
+  [
+    'p99 ratio instance 2 / floor',
+    ...failovers.map((f) => ratio(f.readyP99Ms, f.floor?.readyP99Ms)),
+    fmtRatio(median(failovers.map((f) => f.readyP99Ms / (f.floor?.readyP99Ms ?? NaN)))),
+    '',
+  ],
   ['TCP connect ≥ 1 s (SYN sent again)', ...pick((f) => f.slowConnects, failovers), ''],
   ['listen queue overflows (machine, TcpExt)', ...pick((f) => f.listenOverflows, failovers), ''],
   ['connected → ready p99 ms', ...pick((f) => f.connectedToReadyP99Ms, failovers), ''],
@@ -524,6 +586,7 @@ const rows: string[][] = [
     `≤ positions: ${met(searchesOk)}`,
   ],
   ['instance 2 CPU ms (user + sys) in the window', ...pick((f) => f.cpuMs, failovers), ''],
+  ['floor CPU ms (user + sys), same reconnects', ...pick((f) => f.floor?.cpuMs ?? NaN, failovers), ''],
   ['window ms (kill → last subscriber settled)', ...pick((f) => f.windowMs, failovers), ''],
   ['instance 2 RSS before MB', ...pick((f) => f.rssBeforeMB, failovers), ''],
   ['instance 2 peak RSS MB (VmHWM)', ...pick((f) => f.peakRssMB, failovers), ''],
@@ -557,6 +620,7 @@ const out: string[] = [
   '',
   `- all resumed: ${met(allResumed)} (${failovers.map((f) => `${fmt(f.resumed)}/${fmt(all(f))}`).join(', ')})`,
   `- p99 reconnect → ready ≤ ${TARGETS.readyP99Ms} ms: ${met(p99 <= TARGETS.readyP99Ms)} (median of the runs' p99: ${fmt(p99)} ms)`,
+  floorNote,
   `- LDAP searches ≤ distinct positions: ${met(searchesOk)} (${failovers.map((f) => `${fmt(f.ldapSearches)} ≤ ${fmt(f.distinctPositions)}`).join(', ')})`,
   consumerUnavailable
     ? `- consumer with url: [A, B]: ${consumerNote === ONE_PROVIDER ? ONE_PROVIDER : `not available yet (syncrepl() refused the list: ${consumerUnavailable})`}`

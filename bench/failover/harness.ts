@@ -384,10 +384,13 @@ export class Subscribers {
     return (await this.ask<{ ids: string[] }>(() => ({ type: 'ids' }), 'ids', 30_000)).flatMap((a) => a.ids);
   }
 
-  /** Every subscriber reconnects to `url` with its last id, all processes at once. */
-  async reconnect(url: string, timeoutMs: number): Promise<Reconnected> {
+  /**
+   * Every subscriber reconnects to `url` with its last id, all processes at once; `again`: with
+   * the id it had at the first reconnect.
+   */
+  async reconnect(url: string, timeoutMs: number, again = false): Promise<Reconnected> {
     const answers = await this.ask<Reconnected>(
-      () => ({ type: 'reconnect', url, timeoutMs }),
+      () => ({ type: 'reconnect', url, timeoutMs, again }),
       'reconnected',
       timeoutMs + 30_000,
     );
@@ -489,3 +492,48 @@ export class Consumer {
 }
 
 export { wallNow };
+
+// ---------------------------------------------------------------------------------------------
+// the floor: a bare node:http server answering the same bytes (floor.mjs)
+
+export class Floor {
+  private readonly child: ChildProcess;
+
+  constructor() {
+    this.child = fork(join(FAILOVER_DIR, 'floor.mjs'), [], {
+      cwd: BENCH_DIR,
+      execArgv: [],
+      env: childEnv(),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private ask<T>(message: object, answer: string, ms: number): Promise<T> {
+    const got = nextMessage<T & { type: string }>(this.child, (m) => m.type === answer, ms, 'floor process');
+    this.child.send(message);
+    return got;
+  }
+
+  /** Fetches, once per distinct id, what `url` answers a reconnect with that id. */
+  learn(url: string, ids: string[]) {
+    return this.ask<{ answers: number; bytes: number; error?: string }>(
+      { type: 'learn', url, ids },
+      'learned',
+      120_000,
+    );
+  }
+
+  async listen(): Promise<string> {
+    const { port } = await this.ask<{ port: number }>({ type: 'listen' }, 'listening', 10_000);
+    return `http://127.0.0.1:${port}/people?subscribe=1`;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.connected) this.child.send({ type: 'close' });
+    await ended(this.child, 5_000);
+  }
+}

@@ -12,14 +12,16 @@
  *   { type: 'progress' }                        →  { type: 'progress', live, minModifies, dropped }
  *   { type: 'freeze', group }                   →  { type: 'frozen', count }
  *   { type: 'ids' }                             →  { type: 'ids', ids }
- *   { type: 'reconnect', url, timeoutMs }       →  { type: 'reconnected', ... } once every one settled
+ *   { type: 'reconnect', url, timeoutMs,
+ *     again }                                   →  { type: 'reconnected', ... } once every one settled
  *   { type: 'close' }                           →  (closes every socket and exits)
  *
  * Subscriber i belongs to group i % groups. `freeze` closes one group's connections: those
  * subscribers stop at the position of their last event, so the subscribers of different groups
  * come back with different positions. `reconnect` starts one clock when the message arrives and
  * opens every connection in the same turn of the event loop (no concurrency bound: that is what
- * a failover looks like); each subscriber's time runs from that clock to its `ready`.
+ * a failover looks like); each subscriber's time runs from that clock to its `ready`. With `again`,
+ * each one reconnects with the id it had at the first reconnect (for the floor, floor.mjs).
  *
  * A resume cookie is not a credential; none of the ids leave this machine.
  */
@@ -39,6 +41,7 @@ let closing = false;
  * @typedef {object} Sub
  * @property {number} group
  * @property {string | undefined} lastId
+ * @property {string | undefined} [failoverId]  lastId when the first reconnect began
  * @property {'opening' | 'live' | 'frozen' | 'dropped' | 'failed'} phase
  * @property {number} modifies  modify events received after the first `ready`
  * @property {http.ClientRequest | undefined} req
@@ -144,9 +147,13 @@ function freeze(group) {
  * Outcome per subscriber: `resumed` (ready without a reset), `reset` (an `event: reset` came
  * first), `failed` (no ready: an HTTP error, a closed socket, or the timeout).
  */
-function reconnect({ url, timeoutMs }) {
+function reconnect({ url, timeoutMs, again }) {
   return new Promise((resolve) => {
     const t0 = wallNow();
+    for (const s of subs) {
+      if (!again) s.failoverId = s.lastId;
+      else s.lastId = s.failoverId;
+    }
     const withId = subs.filter((s) => s.lastId !== undefined);
     const readyMs = new Float64Array(withId.length).fill(NaN);
     /** From t0 to the TCP connection: over a second means a SYN was retransmitted. */

@@ -256,6 +256,23 @@ describe('syncrepl-rx tail', () => {
     }
   });
 
+  test('hostile values reach the terminal escaped in text format: no escape sequence, no line of their own', async () => {
+    const hostile = 'red \x1b[31mALERT\x1b[0m\nadd      uid=forged\u2028\x07';
+    await s.add(
+      `dn: uid=hostile,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: hostile\ncn: hostile\nsn: hostile\n` +
+        `description:: ${Buffer.from(hostile).toString('base64')}\n`,
+    );
+    for (const mode of [['--messages'], []]) {
+      const r = await run([...common, ...mode, '--mode', 'refreshOnly', '(uid=hostile)', 'description']);
+      expect(r.code).toBe(0);
+      // eslint-disable-next-line no-control-regex
+      expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u2028]/);
+      expect(r.stdout).toContain('red \\x1b[31mALERT\\x1b[0m\\x0aadd      uid=forged\\u2028\\x07');
+      expect(r.stdout.split('\n').filter((l) => l.includes('uid=forged'))).toHaveLength(1);
+    }
+    await s.delete(`uid=hostile,${PEOPLE}`);
+  });
+
   test('a refused bind exits 1 with a clear message and no password', async () => {
     const bad = join(s.dir, 'bad.pw');
     await writeFile(bad, 'Wrong-Secret-99', { mode: 0o600 });

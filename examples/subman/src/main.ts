@@ -49,8 +49,9 @@ const { app, api } = createSubmanApp({
   },
 });
 // Listening before the source is ready is safe: streams are answered and held until the data
-// flows, listings and items say 503 with Retry-After.
-const server = app.listen(Number(values.port), '127.0.0.1');
+// flows, listings and items say 503 with Retry-After. The listen queue takes the clients of a
+// failed instance arriving at once (Node's default is 511).
+const server = app.listen(Number(values.port), '127.0.0.1', 4096);
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);

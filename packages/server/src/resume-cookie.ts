@@ -4,7 +4,8 @@
  * A resume cookie is the server's own opaque position for one stream, authenticated with
  * HMAC-SHA256 so that nothing a client sends reaches LDAP or the change log unchecked
  * (DESIGN.md "Words"). It names:
- *   - the source (a fingerprint of the upstream search and the deployment secret),
+ *   - the source (a fingerprint of the upstream search's view: bind DN, base, scope, filter,
+ *     attributes; the cookie's MAC is what ties it to the deployment's secret),
  *   - the view (resource, route params, filter_* values, authorization scope),
  *   - the change log instance and the sequence number of the last change delivered: this
  *     instance's fast path,

@@ -25,8 +25,21 @@ export function messageToJson(message: SyncMessage): Record<string, unknown> {
   return { ...message };
 }
 
+/**
+ * Text as it may reach a terminal: control characters (C0, DEL, C1, and the Unicode line and
+ * paragraph separators) become `\xNN` / `\uNNNN` escapes, so a hostile value
+ * can neither move the cursor, nor recolour the terminal, nor start a line of its own.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
 function textValue(value: AttributeValue): string {
-  return typeof value === 'string' ? value : `base64:${Buffer.from(value).toString('base64')}`;
+  return typeof value === 'string' ? printable(value) : `base64:${Buffer.from(value).toString('base64')}`;
 }
 
 export function formatMessage(message: SyncMessage, format: OutputFormat): string {
@@ -36,14 +49,14 @@ export function formatMessage(message: SyncMessage, format: OutputFormat): strin
     case 'add':
     case 'modify': {
       const attrs = Object.entries(message.attributes)
-        .map(([name, values]) => `${name}=${values.map(textValue).join('|')}`)
+        .map(([name, values]) => `${printable(name)}=${values.map(textValue).join('|')}`)
         .join(' ');
-      return `${message.type.padEnd(8)} ${message.dn}  {${message.entryUUID}}${attrs ? `  ${attrs}` : ''}\n`;
+      return `${message.type.padEnd(8)} ${printable(message.dn)}  {${message.entryUUID}}${attrs ? `  ${attrs}` : ''}\n`;
     }
     case 'delete':
-      return `delete   ${message.dn}  {${message.entryUUID}}\n`;
+      return `delete   ${printable(message.dn)}  {${message.entryUUID}}\n`;
     case 'cookie':
-      return `cookie   ${message.cookie}\n`;
+      return `cookie   ${printable(message.cookie)}\n`;
     case 'refreshDelete':
     case 'refreshPresent':
       return `${message.type}${message.refreshDone ? ' (refresh done)' : ''}\n`;
@@ -99,7 +112,7 @@ export function changeToJson(change: Change): Record<string, unknown> {
 }
 
 function valueLines(sign: '+' | '-', name: string, values: readonly AttributeValue[]): string {
-  return values.map((v) => `    ${sign} ${name}: ${textValue(v)}\n`).join('');
+  return values.map((v) => `    ${sign} ${printable(name)}: ${textValue(v)}\n`).join('');
 }
 
 function diffLines(diff: AttributeDiff): string {
@@ -113,17 +126,17 @@ export function formatChange(change: Change, format: OutputFormat): string {
   if (format === 'ndjson') return `${JSON.stringify(changeToJson(change))}\n`;
   switch (change.type) {
     case 'add': {
-      let out = `add      ${change.dn}  {${change.entryUUID}}\n`;
+      let out = `add      ${printable(change.dn)}  {${change.entryUUID}}\n`;
       for (const [name, values] of Object.entries(change.entry.attributes))
         out += valueLines('+', name, values);
       return out;
     }
     case 'modify':
-      return `modify   ${change.dn}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
+      return `modify   ${printable(change.dn)}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
     case 'rename':
-      return `rename   ${change.oldDn} -> ${change.newDn}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
+      return `rename   ${printable(change.oldDn)} -> ${printable(change.newDn)}  {${change.entryUUID}}\n${diffLines(change.diff)}`;
     case 'delete':
-      return `delete   ${change.dn}  {${change.entryUUID}}\n`;
+      return `delete   ${printable(change.dn)}  {${change.entryUUID}}\n`;
     case 'ready':
       return `ready    (the replica equals the directory; live changes follow)\n`;
     case 'reset':

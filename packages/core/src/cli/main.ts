@@ -10,7 +10,7 @@ import { fileCookieStore } from '../sync/cookie-store.js';
 import { FlowControl } from '../sync/flow.js';
 import { SyncreplError } from '../errors.js';
 import type { Scope } from '../protocol/pdu.js';
-import { formatChange, formatMessage, type OutputFormat } from './format.js';
+import { formatChange, formatMessage, printable, type OutputFormat } from './format.js';
 import { replicate, replicateFrom } from '../replica/replicate.js';
 import { LmdbStore } from '../stores/lmdb.js';
 
@@ -165,7 +165,8 @@ async function main(): Promise<void> {
     stop.abort();
   });
   process.on('SIGTERM', () => stop.abort());
-  const say = (line: string) => process.stderr.write(`syncrepl-rx: ${line}\n`);
+  // Messages carry what servers said (diagnostic messages, URLs): escaped for the terminal.
+  const say = (line: string) => process.stderr.write(`syncrepl-rx: ${printable(line)}\n`);
   const store = storeDir
     ? await LmdbStore.open(storeDir, {
         // The view of the directory, not the server: any provider or replica of it resumes the store.
