@@ -3,55 +3,19 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSlapd, type Slapd } from '../fixtures/slapd.js';
+import { CLI, requireBuiltCli, runCli as run } from '../fixtures/cli.js';
 import { binaryValue, ldifEntry, ldifModify, peopleLdif, personDn } from '../fixtures/ldif.js';
 
-const CLI = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url));
 const PEOPLE = 'ou=people,dc=example,dc=com';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  args: string[],
-  opts: { until?: (out: string) => boolean; signal?: NodeJS.Signals } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!signalled && opts.until?.(stdout)) {
-        signalled = true;
-        child.kill(opts.signal ?? 'SIGINT');
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit: ${stderr}`));
-    }, 15_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let s: Slapd;
 let pwFile: string;
 let common: string[];
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error('the CLI is not built: run `pnpm build` (the test command does)');
+  requireBuiltCli();
   s = await startSlapd({ ldif: peopleLdif(10), sessionlog: 100 });
   pwFile = join(s.dir, 'cli-reader.pw');
   await writeFile(pwFile, `${s.readerPassword}\n`, { mode: 0o600 });

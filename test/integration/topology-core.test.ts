@@ -14,11 +14,8 @@
  * Each replica ends compared with `ldapsearch` on the server it follows (entryUUIDs and
  * attributes, entryCSN included). Figures (detection times, delta sizes) are printed, not asserted.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tap, type Subscription } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
@@ -41,12 +38,12 @@ import {
 } from '../fixtures/replica-helpers.js';
 import type { Slapd } from '../fixtures/slapd.js';
 import { startTopology, type Topology } from '../fixtures/topology.js';
+import { requireBuiltCli, runCli } from '../fixtures/cli.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=com';
 const PEOPLE_COUNT = 200;
 /** entryCSN is asked for so that every change can be counted by the serverID it was written on. */
 const ATTRIBUTES = ['*', 'entryCSN'];
-const CLI = fileURLToPath(new URL('../../packages/core/dist/cli/main.js', import.meta.url));
 
 let topo: Topology;
 const dirs: { remove(): void }[] = [];
@@ -423,29 +420,7 @@ describe('an LmdbStore carried between servers', () => {
 
 // ------------------------------------------------------------------------------------ the CLI
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit: ${stderr}`));
-    }, 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args, { timeoutMs: 30_000 });
 
 const ndjson = (out: string) =>
   out
@@ -457,7 +432,7 @@ const ndjson = (out: string) =>
 describe('the CLI', () => {
   let pwFile: string;
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error('the CLI is not built: run `pnpm build` (the test command does)');
+    requireBuiltCli();
     pwFile = join(directory(), 'reader.pw');
     await writeFile(pwFile, `${topo.a.readerPassword}\n`, { mode: 0o600 });
   });
