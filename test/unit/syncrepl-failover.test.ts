@@ -6,7 +6,6 @@
  * The protocol claims behind this (originator suppression in syncprov) are proven against real
  * slapd in test/integration/topology-core.test.ts.
  */
-import net from 'node:net';
 import { firstValueFrom, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -19,12 +18,13 @@ import {
 import { requestCookie } from '../../packages/core/src/protocol/cookie.js';
 import {
   bindResponse,
+  fakeServer,
   ldapResult,
   message,
-  parseRequests,
   searchDone,
   str,
   tlv,
+  type FakeRequest,
 } from '../fixtures/fake-ldap.js';
 import { record } from '../fixtures/record.js';
 
@@ -37,52 +37,22 @@ const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
 const refreshDone = (id: number, cookie: string) =>
   message(id, tlv(0x79, str(SYNC_INFO_OID, 0x80), str(tlv(0xa1, str(cookie)), 0x81)));
 
-interface Request {
-  id: number;
-  tag: number;
-  bytes: Buffer;
-}
+const peers: { close(): Promise<void> }[] = [];
 
+type Request = FakeRequest;
 type Answer = (req: Request) => Buffer | undefined;
 
-/** A scripted LDAP peer that keeps every request's bytes. */
+/** A scripted LDAP peer (test/fixtures/fake-ldap.ts) that keeps every request's bytes. */
 async function peer(answer: Answer) {
-  const sockets = new Set<net.Socket>();
   const requests: Request[] = [];
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let pending = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => {
-      pending = Buffer.concat([pending, d]);
-      let start = 0;
-      for (const r of parseRequests(pending)) {
-        const req = { id: r.id, tag: r.tag, bytes: pending.subarray(start, r.end) };
-        start = r.end;
-        requests.push(req);
-        const out = answer(req);
-        if (out) socket.write(out);
-      }
-      pending = pending.subarray(start);
-    });
+  const server = await fakeServer((req) => {
+    requests.push(req);
+    return answer(req);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
   const self = {
-    url: `ldap://127.0.0.1:${port}`,
+    ...server,
     requests,
     searches: () => requests.filter((r) => r.tag === 0x63),
-    connections: () => sockets.size,
-    /** Drops every connection (a crash as the client sees it: the socket closes). */
-    drop: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        self.drop();
-        server.close(() => r());
-      }),
   };
   peers.push(self);
   return self;
@@ -109,7 +79,6 @@ async function deadUrl(): Promise<string> {
   return p.url;
 }
 
-const peers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const p of peers.splice(0)) await p.close();
 });
