@@ -680,6 +680,35 @@ describe('REST', () => {
     const realms = (await getJson(`${s.base}/realm`)).body as { id: string }[];
     expect(realms.map((r) => r.id)).toEqual(['campus.example', 'example.net', 'example.org', 'isp.example']);
   });
+
+  test('errors are RFC 9457 problem details (JSON, no stack); HEAD of a stream answers its headers and ends', async () => {
+    const s = await subman();
+    const missing = await getJson(`${s.base}${subscribers()}/nobody?x=1`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(missing.body).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'no subscriber "nobody"',
+      instance: `${subscribers()}/nobody`,
+    });
+    const bad = await getJson(`${s.base}${subscribers()}?filter_colour=red`);
+    expect(bad.body).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect(JSON.stringify(bad.body)).not.toMatch(/at .*\.(ts|js):\d+/); // no stack
+    const cookie = await getJson(`${s.base}${subscribers()}?subscribe=1`, {
+      'Last-Event-ID': 'x'.repeat(2000),
+    });
+    expect(cookie.body).toMatchObject({ status: 400, detail: expect.stringContaining('bad resume cookie') });
+
+    // HEAD: a stream's headers, then the end (not a stream that never ends).
+    const head = await fetch(`${s.base}${subscribers()}?subscribe=1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(await head.text()).toBe('');
+    const headMissing = await fetch(`${s.base}${subscribers()}/nobody`, { method: 'HEAD' });
+    expect(headMissing.status).toBe(404);
+  });
 });
 
 async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {

@@ -8,6 +8,7 @@
  * app.get('/metrics', api.metricsHandler);
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { HttpError } from './errors.js';
 import { Metrics, type ResumeOutcome } from './metrics.js';
@@ -19,7 +20,7 @@ import {
 } from './options.js';
 import { CompiledResource, type Mapped } from './resource.js';
 import { ResumeCookieCodec, fingerprint } from './resume-cookie.js';
-import { SseConnection } from './sse.js';
+import { SSE_HEADERS, SseConnection } from './sse.js';
 import { Upstream } from './source.js';
 import { StreamSession } from './stream.js';
 import { Resumer, type StreamStart } from './resume.js';
@@ -187,6 +188,11 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
         throw new HttpError(400, `bad resume cookie: ${parsed.reason}`);
       }
       const view = await viewFor(req, 'subscribe');
+      if (req.method === 'HEAD') {
+        // The headers a stream would have, and no stream.
+        res.writeHead(200, SSE_HEADERS).end();
+        return;
+      }
       // From here the stream is 200 at once, even while the source is not ready: a standard
       // EventSource gives up on any other status. It is held (heartbeats) until data can flow.
       const conn = new SseConnection(res, { retryMs: opts.retryMs });
@@ -261,6 +267,25 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     router.get(def.path, list);
     router.get(resource.itemPath, item);
   }
+
+  // Errors this router raises answer as RFC 9457 problem details (JSON, no stack), with one log
+  // line for a client's mistake; anything else goes on to the application's error handler.
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!(err instanceof HttpError) || res.headersSent) return next(err);
+    const problem = {
+      type: 'about:blank',
+      title: STATUS_CODES[err.status] ?? 'Error',
+      status: err.status,
+      detail: err.message,
+      instance: req.originalUrl.split('?')[0],
+    };
+    opts.logger.info?.(`${req.method} ${problem.instance}: ${err.status} ${err.message}`, {
+      status: err.status,
+    });
+    res.status(err.status).set(err.headers).type('application/problem+json');
+    if (req.method === 'HEAD') res.end();
+    else res.send(JSON.stringify(problem));
+  });
 
   // Index every resource of a source as soon as it is ready, in one pass over its replica.
   for (const [upstream, list] of indexes) {
