@@ -538,6 +538,9 @@ describe('upstream', () => {
   });
 });
 
+const deliveries = (metrics: string) =>
+  Number(/^syncrepl_rx_change_delivery_seconds_count (\d+)/m.exec(metrics)?.[1] ?? NaN);
+
 describe('fan-out and observability', () => {
   test('one upstream LDAP search serves every listing and stream; metrics report them', async () => {
     const s = await subman();
@@ -561,6 +564,23 @@ describe('fan-out and observability', () => {
     expect(metrics).toMatch(/syncrepl_rx_upstream_state\{source="subman",state="live"\} 1/);
     expect(metrics).toMatch(/syncrepl_rx_resumes_total\{resource="subscriber",outcome="resumed"\} 1/);
     expect(metrics).toMatch(/syncrepl_rx_upstream_last_cookie_timestamp_seconds\{source="subman"\} \d+/);
+    // Outcomes and events are there from the start, at 0; so are the process's own metrics.
+    expect(metrics).toMatch(/syncrepl_rx_resumes_total\{resource="realm",outcome="rejected"\} 0/);
+    expect(metrics).toMatch(/syncrepl_rx_events_sent_total\{resource="group",event="delete"\} 0/);
+    expect(metrics).toMatch(/syncrepl_rx_upstream_reconnects_total\{source="subman"\} 0/);
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+
+    // A live change is observed once, at its first SSE write, from its CSN's time.
+    const before = deliveries(metrics);
+    await modifyStatus(s, 'sub000004', 'observed');
+    await Promise.all(
+      [streams[0]!, streams[3]!, streams[4]!].map((r) =>
+        r.until((ev) => ev.some((e) => e.data.includes('observed'))),
+      ),
+    );
+    const after = deliveries(await (await fetch(`${s.base}/metrics`)).text());
+    expect(after - before).toBe(1);
   });
 
   test('a refused upstream bind is logged without the password, and requests get 503', async () => {

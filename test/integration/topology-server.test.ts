@@ -252,6 +252,10 @@ test('an instance with a URL list follows the next provider when its provider is
     expect(r.ended).toBe(false); // the same stream: no reconnect, no reset
     expect(r.events.some((e) => e.event === 'reset')).toBe(false);
     expect(await server()).toBe(b.url);
+    const reconnects = /syncrepl_rx_upstream_reconnects_total\{source="dir"\} (\d+)/.exec(
+      await (await fetch(`${instance.base}/metrics`)).text(),
+    )?.[1];
+    expect(Number(reconnects)).toBeGreaterThanOrEqual(1);
     // The listing is B's directory.
     const ldap = await b.search(BASE, 'one', '(objectClass=inetOrgPerson)', ['uid']);
     expect(expected.size).toBe(ldap.length);

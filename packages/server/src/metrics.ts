@@ -1,5 +1,7 @@
 /** Prometheus metrics of the middleware (prom-client), on a registry of its own by default. */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LogRecord } from './change-log.js';
+import { csnTimeMs } from './position.js';
 import type { Upstream, UpstreamState } from './source.js';
 import type { StreamSession } from './stream.js';
 
@@ -14,6 +16,8 @@ const STATES: UpstreamState[] = [
 ];
 
 export type ResumeOutcome = 'resumed' | 'reset' | 'rejected' | 'fresh';
+const OUTCOMES: ResumeOutcome[] = ['fresh', 'resumed', 'reset', 'rejected'];
+const EVENTS = ['present', 'add', 'modify', 'delete', 'ready', 'reset'] as const;
 
 export class Metrics {
   readonly registry: Registry;
@@ -27,6 +31,10 @@ export class Metrics {
   private readonly logSeq: Gauge<'source'>;
   private readonly entries: Gauge<'source'>;
   private readonly buffered: Gauge;
+  private readonly reconnects: Counter<'source'>;
+  private readonly delivery: Histogram;
+  /** Changes whose first SSE write was observed (each is observed once, by the first stream). */
+  private readonly delivered = new WeakSet<LogRecord>();
 
   constructor(
     registry: Registry | undefined,
@@ -34,6 +42,9 @@ export class Metrics {
     streams: () => Iterable<StreamSession>,
   ) {
     this.registry = registry ?? new Registry();
+    // Process metrics (CPU, memory, event loop lag, handles) on a registry of our own; a registry
+    // the application passes in is left as it is (it may collect them already).
+    if (!registry) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.subscribers = new Gauge({
       name: 'syncrepl_rx_subscribers',
@@ -110,6 +121,24 @@ export class Metrics {
         this.buffered.set(max);
       },
     });
+    this.reconnects = new Counter({
+      name: 'syncrepl_rx_upstream_reconnects_total',
+      help: 'Connections each upstream opened again after its first (lost server, next URL, restart)',
+      labelNames: ['source'],
+      registers,
+      collect: () => {
+        this.reconnects.reset();
+        for (const u of upstreams()) this.reconnects.inc({ source: u.name }, u.reconnects);
+      },
+    });
+    this.delivery = new Histogram({
+      name: 'syncrepl_rx_change_delivery_seconds',
+      help:
+        "From an LDAP write (its change's CSN time, the provider's clock) to the first SSE write of " +
+        'that change to a subscriber',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
     this.entries = new Gauge({
       name: 'syncrepl_rx_replica_entries',
       help: 'Entries in each source replica',
@@ -119,5 +148,21 @@ export class Metrics {
         if (u.store) this.entries.set({ source: u.name }, u.store.size);
       }),
     });
+  }
+
+  /** Every outcome and event of a resource present from the start, at 0. */
+  declareResource(resource: string): void {
+    for (const outcome of OUTCOMES) this.resumes.inc({ resource, outcome }, 0);
+    for (const event of EVENTS) this.events.inc({ resource, event }, 0);
+    this.slowDisconnects.inc({ resource }, 0);
+    this.subscribers.inc({ resource }, 0);
+  }
+
+  /** A change was written to a stream: the first time, its delivery latency is observed. */
+  observeDelivery(record: LogRecord): void {
+    if (record.csn === undefined || this.delivered.has(record)) return;
+    this.delivered.add(record);
+    const at = csnTimeMs(record.csn);
+    if (at !== undefined) this.delivery.observe(Math.max(0, (Date.now() - at) / 1000));
   }
 }

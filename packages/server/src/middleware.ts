@@ -78,6 +78,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
   const indexes = new Map<Upstream, ResourceIndex[]>();
 
   for (const def of opts.resources) {
+    metrics.declareResource(def.name);
     const resource = new CompiledResource(def, (entry, err) =>
       opts.logger.error?.(
         `resource ${def.name}: its mapping failed for ${entry.dn} (${err instanceof Error ? err.message : String(err)}); the entry is left out`,

@@ -99,3 +99,11 @@ export function merged(a: Position, b: Position | string): Position {
   else for (const csn of b.values()) add(csn);
   return out;
 }
+
+/** When the change of a CSN was made, in ms since the epoch (the provider's clock), if it is one. */
+export function csnTimeMs(csn: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})z#/i.exec(csn);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, us] = m.map(Number) as number[];
+  return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) + us! / 1000;
+}

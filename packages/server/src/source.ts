@@ -67,6 +67,9 @@ export class Upstream {
   lastCookieAt: number | undefined;
   /** The LDAP server followed or being connected to (one of the source's URLs). */
   server: string | undefined;
+  /** Connections opened after the first one (a lost server, the next URL, a fatal restart). */
+  reconnects = 0;
+  private connections = 0;
   store!: ReplicaStore;
   log!: ChangeLog;
   /**
@@ -226,6 +229,7 @@ export class Upstream {
 
   private onStatus(s: SyncStatus): void {
     if ('url' in s) this.server = s.url;
+    if (s.state === 'connecting' && this.connections++ > 0) this.reconnects++;
     if (s.state === 'connecting' || s.state === 'refreshing') this.persisting = false;
     if (s.state === 'persisting') this.persisting = true;
     if (s.state === 'connecting') this.setState('connecting');

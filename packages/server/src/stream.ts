@@ -136,7 +136,10 @@ export class StreamSession {
         }
         const record = log.get(this.cursor + 1)!;
         this.cursor = record.seq;
-        for (const f of this.ctx.frames.forRecord(record, this.view)) writable = this.send(f.kind, f.text);
+        for (const f of this.ctx.frames.forRecord(record, this.view)) {
+          writable = this.send(f.kind, f.text);
+          this.ctx.metrics.observeDelivery(record);
+        }
         continue;
       }
       if (this.readyPending) {
