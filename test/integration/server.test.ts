@@ -701,6 +701,48 @@ describe('REST', () => {
     expect(realms.map((r) => r.id)).toEqual(['campus.example', 'example.net', 'example.org', 'isp.example']);
   });
 
+  test('mounted under a path: _url links carry basePath and resolve from the root; a router mounted elsewhere than its basePath says so once', async () => {
+    const base = await subman();
+    const { createSubmanApp } = await import('../../examples/subman/src/app.js');
+    const express = (await import('express')).default;
+    const warnings: string[] = [];
+    const mounted = (basePath: string | undefined) => {
+      const { api } = createSubmanApp({
+        secret: 'test-secret-0123456789abcdef',
+        ldap: { url: base.slapd.url, bindDN: base.slapd.readerDN, password: base.slapd.readerPassword },
+        logger: { warn: (m) => warnings.push(m) },
+        ...(basePath === undefined ? {} : { basePath }),
+      });
+      return api;
+    };
+    const good = mounted('/api');
+    const unaware = mounted(undefined);
+    const outer = express();
+    outer.use('/api', good);
+    outer.use('/other', unaware);
+    const server = outer.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      await Promise.all([good.ready(), unaware.ready()]);
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const listing = (await getJson(`${url}/api${subscribers()}`)).body as { _url: string }[];
+      expect(listing[0]!._url.startsWith(`/api${subscribers()}/`)).toBe(true);
+      const item = await getJson(`${url}${listing[0]!._url}`);
+      expect(item.status).toBe(200);
+      expect(item.body).toEqual(listing[0]);
+      expect(warnings).toEqual([]);
+      await getJson(`${url}/other${subscribers()}`);
+      await getJson(`${url}/other${subscribers()}`);
+      expect(warnings).toEqual([
+        "syncreplResources is mounted at '/other' but its basePath is '': _url links will not resolve; pass basePath: '/other'",
+      ]);
+    } finally {
+      await Promise.all([good.close(), unaware.close()]);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test('errors are RFC 9457 problem details (JSON, no stack); HEAD of a stream answers its headers and ends', async () => {
     const s = await subman();
     const missing = await getJson(`${s.base}${subscribers()}/nobody?x=1`);

@@ -75,15 +75,31 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
   heartbeat.unref();
 
   const router = Router() as SyncreplResources;
+  // `_url`s start with basePath: say once if the router is mounted elsewhere.
+  let mountChecked = false;
+  router.use((req, _res, next) => {
+    if (!mountChecked) {
+      mountChecked = true;
+      if (req.baseUrl !== opts.basePath)
+        opts.logger.warn?.(
+          `syncreplResources is mounted at '${req.baseUrl}' but its basePath is '${opts.basePath}': ` +
+            `_url links will not resolve; pass basePath: '${req.baseUrl}'`,
+        );
+    }
+    next();
+  });
   const indexes = new Map<Upstream, ResourceIndex[]>();
 
   for (const def of opts.resources) {
     metrics.declareResource(def.name);
-    const resource = new CompiledResource(def, (entry, err) =>
-      opts.logger.error?.(
-        `resource ${def.name}: its mapping failed for ${entry.dn} (${err instanceof Error ? err.message : String(err)}); the entry is left out`,
-        { resource: def.name },
-      ),
+    const resource = new CompiledResource(
+      def,
+      (entry, err) =>
+        opts.logger.error?.(
+          `resource ${def.name}: its mapping failed for ${entry.dn} (${err instanceof Error ? err.message : String(err)}); the entry is left out`,
+          { resource: def.name },
+        ),
+      opts.basePath,
     );
     const upstream = upstreams.get(def.source)!;
     const sourcePrint = sourcePrints.get(def.source)!;

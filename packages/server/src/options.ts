@@ -63,6 +63,12 @@ export interface SyncreplResourcesOptions {
   /** Where to register metrics (prom-client). Default: a registry of this middleware's own. */
   registry?: Registry;
   logger?: ServerLogger;
+  /**
+   * The path the router is mounted at (`app.use('/api', api)` → `'/api'`): every `_url` starts
+   * with it, so links resolve from the application's root. Default `''` (mounted at the root).
+   * A request arriving under another mount path is logged once as a warning.
+   */
+  basePath?: string;
 }
 
 export interface ParsedOptions {
@@ -77,6 +83,7 @@ export interface ParsedOptions {
   resumeWaitMs: number;
   registry: Registry | undefined;
   logger: ServerLogger;
+  basePath: string;
 }
 
 const QUIET: ServerLogger = {
@@ -121,5 +128,13 @@ export function parseOptions(options: SyncreplResourcesOptions): ParsedOptions {
     resumeWaitMs: positive(options.resumeWaitMs, 10_000, 'resumeWaitMs'),
     registry: options.registry,
     logger: options.logger ?? QUIET,
+    basePath: basePath(options.basePath),
   };
+}
+
+function basePath(value: unknown): string {
+  if (value === undefined || value === '' || value === '/') return '';
+  if (typeof value !== 'string' || !/^\/[^?#\s]*$/.test(value))
+    throw new TypeError("syncreplResources: basePath must be a path such as '/api' (no query, no spaces)");
+  return value.replace(/\/+$/, '');
 }

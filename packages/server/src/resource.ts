@@ -33,7 +33,8 @@ export interface ResourceDefinition<B extends Body = Body> {
   /**
    * The `_url` of an entry. Default: the collection path with the entry's params, then `/{id}`.
    * A resource that spans parents (e.g. all subscribers of all realms) can point at the item
-   * endpoint of the resource that owns the entry.
+   * endpoint of the resource that owns the entry. A path under the router: the `basePath`
+   * option is put before it.
    */
   url?(entry: Entry, id: string, params: Record<string, string>): string;
   /** The JSON body (without `_url`). */
@@ -67,6 +68,8 @@ export class CompiledResource {
     readonly def: ResourceDefinition,
     /** Told when a callback of the definition throws; the entry is then not part of the resource. */
     private readonly onError: (entry: Entry, error: unknown) => void = () => {},
+    /** Where the router is mounted: the prefix of every `_url`. */
+    private readonly basePath = '',
   ) {
     if (!def.path.startsWith('/')) throw new TypeError(`resource ${def.name}: path must start with /`);
     this.itemPath = `${def.path.replace(/\/$/, '')}/:id`;
@@ -120,7 +123,8 @@ export class CompiledResource {
     const params = this.def.params?.(entry) ?? {};
     for (const p of this.paramNames) if (params[p] === undefined) return undefined;
     const url =
-      this.def.url?.(entry, id, params) ?? `${this.collectionUrl(params)}/${encodeURIComponent(id)}`;
+      this.basePath +
+      (this.def.url?.(entry, id, params) ?? `${this.collectionUrl(params)}/${encodeURIComponent(id)}`);
     const body = { ...this.def.body(entry), _url: url };
     return { id, params, url, json: JSON.stringify(body), tombstone: JSON.stringify({ id, _url: url }) };
   }
