@@ -20,9 +20,13 @@ export class ChangeGenerator {
   private next: number;
   private renames = 0;
 
-  constructor(subscribers: number, seed = 42) {
+  /** `keep`: uids the generator never touches (e.g. the one a printed example changes). */
+  constructor(subscribers: number, seed = 42, keep: readonly string[] = []) {
     this.rnd = prng(seed);
-    for (let i = 0; i < subscribers; i++) this.live.set(subscriberUid(i), REALMS[i % REALMS.length]!);
+    for (let i = 0; i < subscribers; i++) {
+      const uid = subscriberUid(i);
+      if (!keep.includes(uid)) this.live.set(uid, REALMS[i % REALMS.length]!);
+    }
     this.next = subscribers;
   }
 

@@ -1,8 +1,8 @@
 /**
  * The SubMan demo, from nothing: a throwaway slapd (mdb + syncprov) in a temp dir with the SubMan
- * schema and data, the SubMan server on top, and optionally a change generator.
+ * schema and data, the SubMan server on top, and a change generator.
  *
- *   tsx src/main.ts [--size N] [--port P] [--changes MS] [--store DIR] [--duration S]
+ *   tsx src/main.ts [--size N] [--port P] [--slapd-port P] [--changes MS] [--store DIR] [--duration S]
  *
  * Ctrl-C stops everything: streams end, the syncrepl search is abandoned, slapd stops and its
  * temp dir is removed.
@@ -17,17 +17,62 @@ import { ChangeGenerator } from './changes.js';
 import { submanLdif } from './data.js';
 import { SUFFIX } from './model.js';
 
-const { values } = parseArgs({
-  options: {
-    size: { type: 'string', default: '1000' },
-    port: { type: 'string', default: '3000' },
-    changes: { type: 'string' },
-    store: { type: 'string' },
-    duration: { type: 'string' },
-  },
-});
-const size = Number(values.size);
-if (!Number.isInteger(size) || size < 0) throw new Error('--size must be a whole number');
+const USAGE = `usage: npm run demo -- [options]
+
+  --size N         subscribers in the directory (default 1000)
+  --port P         HTTP port of the SubMan server on 127.0.0.1 (default 3000; 0: any free port)
+  --slapd-port P   LDAP port of the throwaway slapd (default: any free port)
+  --changes MS     one generated change every MS milliseconds (default 3000; 0: none)
+  --store DIR      keep the server's replica and change log in DIR (restarts resume)
+  --duration S     stop by itself after S seconds
+  --help           this text
+`;
+
+/** One sentence on stderr and an exit code: no stack trace for what the user can fix. */
+function fail(message: string, code = 2): never {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(code);
+}
+
+const args = (() => {
+  try {
+    return parseArgs({
+      options: {
+        size: { type: 'string', default: '1000' },
+        port: { type: 'string', default: '3000' },
+        'slapd-port': { type: 'string' },
+        changes: { type: 'string', default: '3000' },
+        store: { type: 'string' },
+        duration: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    return fail(`${err instanceof Error ? err.message : String(err)} (see --help)`);
+  }
+})();
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const whole = (
+  name: string,
+  value: string | undefined,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    fail(`--${name} must be a whole number from 0 to ${max} (see --help)`);
+  return n;
+};
+const size = whole('size', args.size, 1_000_000)!;
+const port = whole('port', args.port, 65_535)!;
+const slapdPort = whole('slapd-port', args['slapd-port'], 65_535);
+const changeEvery = whole('changes', args.changes, 3_600_000)!;
+const duration = whole('duration', args.duration, 86_400);
+/** The subscriber the printed ldapmodify example changes: the generator leaves it alone. */
+const EXAMPLE_UID = 'sub000000';
 
 const schema = fileURLToPath(new URL('../schema/subman.schema', import.meta.url));
 process.stderr.write(`starting slapd with ${size} subscribers...\n`);
@@ -36,12 +81,20 @@ const slapd = await startSlapd({
   schemas: [schema],
   ldif: submanLdif({ subscribers: size }),
   sessionlog: 10_000,
-});
+  ...(slapdPort ? { port: slapdPort } : {}),
+}).catch((err: unknown) =>
+  fail(
+    slapdPort
+      ? `slapd could not start on port ${slapdPort} (is it in use?): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`
+      : `slapd could not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    1,
+  ),
+);
 
 const { app, api } = createSubmanApp({
   ldap: { url: slapd.url, bindDN: slapd.readerDN, password: slapd.readerPassword },
   secret: randomBytes(32).toString('base64url'),
-  storeDir: values.store,
+  storeDir: args.store,
   logger: {
     info: (m) => process.stderr.write(`${m}\n`),
     warn: (m) => process.stderr.write(`warning: ${m}\n`),
@@ -51,24 +104,37 @@ const { app, api } = createSubmanApp({
 // Listening before the source is ready is safe: streams are answered and held until the data
 // flows, listings and items say 503 with Retry-After. The listen queue takes the clients of a
 // failed instance arriving at once (Node's default is 511).
-const server = app.listen(Number(values.port), '127.0.0.1', 4096);
-await new Promise<void>((resolve, reject) => {
+const server = app.listen(port, '127.0.0.1', 4096);
+await new Promise<void>((resolve) => {
   server.once('listening', resolve);
-  server.once('error', reject);
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    // The server's search first, then slapd: nothing left to notice slapd going.
+    void api
+      .close()
+      .then(() => slapd.close())
+      .finally(() =>
+        fail(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is in use: pass another one with --port (0 picks a free one)`
+            : `the server could not listen on port ${port}: ${err.message}`,
+          1,
+        ),
+      );
+  });
 });
 await api.ready();
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 let changes: NodeJS.Timeout | undefined;
-if (values.changes) {
-  const generator = new ChangeGenerator(size);
+if (changeEvery > 0) {
+  const generator = new ChangeGenerator(size, 42, [EXAMPLE_UID]);
   changes = setInterval(() => {
     const change = generator.change();
     slapd.modify(change.ldif).then(
       () => process.stderr.write(`change: ${change.summary}\n`),
       (err: unknown) => process.stderr.write(`change generator: ${String(err)}\n`),
     );
-  }, Number(values.changes));
+  }, changeEvery);
 }
 
 process.stdout.write(`
@@ -77,7 +143,7 @@ SubMan is up: slapd at ${slapd.url} (${SUFFIX}), ${size} subscribers.
   live page      ${base}/
   realms         ${base}/realm
   subscribers    ${base}/realm/example.org/subscriber
-  one of them    ${base}/realm/example.org/subscriber/sub000000
+  one of them    ${base}/realm/example.org/subscriber/${EXAMPLE_UID}
   metrics        ${base}/metrics
 
 Follow a stream:
@@ -85,12 +151,12 @@ Follow a stream:
 
 Change the directory (as its admin) and watch the stream:
   ldapmodify -x -H ${slapd.url} -D ${slapd.rootDN} -y ${slapd.rootPasswordFile} <<'LDIF'
-  dn: uid=sub000000,submanId=example.org,ou=realms,${SUFFIX}
+  dn: uid=${EXAMPLE_UID},submanId=example.org,ou=realms,${SUFFIX}
   changetype: modify
   replace: submanStatus
   submanStatus: suspended
   LDIF
-${values.changes ? `\nA change generator writes a change every ${values.changes} ms.\n` : ''}
+${changeEvery > 0 ? `\nA change generator writes a change every ${changeEvery} ms (it leaves ${EXAMPLE_UID} alone).\n` : ''}
 Ctrl-C stops everything.
 `);
 
@@ -107,4 +173,4 @@ async function shutdown(): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
-if (values.duration) setTimeout(() => void shutdown(), Number(values.duration) * 1000);
+if (duration !== undefined) setTimeout(() => void shutdown(), duration * 1000);
