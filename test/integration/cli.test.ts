@@ -267,9 +267,47 @@ describe('syncrepl-rx tail', () => {
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '-s', 'deep']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--format', 'xml']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--store', '/tmp/x', '--cookie-file', '/tmp/y']],
-  ])('bad usage %j prints usage and exits 2', async (args) => {
+  ])('bad usage %j says what is wrong in one line, points to --help and exits 2', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Usage: syncrepl-rx tail/);
+    expect(r.stderr).toMatch(/^syncrepl-rx: [^\n]+\nTry 'syncrepl-rx --help'\.\n$/);
+  });
+
+  test('a bad filter and an unreadable CA file are usage errors (2) in one sentence; --version and --help exit 0', async () => {
+    const filter = await run([...common, '(uid=']);
+    expect([filter.code, filter.stderr]).toEqual([
+      2,
+      'syncrepl-rx: bad filter "(uid=": unbalanced parentheses\nTry \'syncrepl-rx --help\'.\n',
+    ]);
+    const ca = await run([...common, '--ca', '/nonexistent/ca.pem']);
+    expect([ca.code, ca.stderr]).toEqual([
+      2,
+      "syncrepl-rx: cannot read the CA file /nonexistent/ca.pem: ENOENT\nTry 'syncrepl-rx --help'.\n",
+    ]);
+    const v = await run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^syncrepl-rx \d+\.\d+\.\d+/);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes: 0 done/);
+  });
+
+  test('a reader that closes stdout (| head -1) ends the run quietly with exit 0', async () => {
+    const child = spawn(process.execPath, [CLI, ...common, '--messages'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy(); // the reader is gone
+    // The next write finds the pipe closed: a change makes one.
+    await s.modify(
+      ldifModify(personDn(2), [
+        { op: 'replace', attribute: 'description', values: ['after the reader left'] },
+      ]),
+    );
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 });

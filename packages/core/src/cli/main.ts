@@ -13,6 +13,7 @@ import type { Scope } from '../protocol/pdu.js';
 import { formatChange, formatMessage, printable, type OutputFormat } from './format.js';
 import { replicate, replicateFrom } from '../replica/replicate.js';
 import { LmdbStore } from '../stores/lmdb.js';
+import { encodeFilter } from '../protocol/ldapjs.js';
 
 const USAGE = `Usage: syncrepl-rx tail -H URI -b BASE [options] [FILTER [ATTRIBUTE...]]
 
@@ -43,9 +44,25 @@ line each.
   --reconnect     reconnect when the connection is lost: at once to the next server of -H,
                   with backoff once every server failed
   -h, --help      this help
+  --version       the version of syncrepl-rx
 
 FILTER defaults to (objectClass=*); ATTRIBUTEs default to all user attributes.
-Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancelled.`;
+Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancelled.
+
+Exit codes: 0 done (the end of a refreshOnly search, Ctrl-C, or stdout closed by its reader),
+1 an error (the server, the network, the store), 2 bad usage.`;
+
+/** The package's version, from its package.json (two levels above dist/cli and src/cli). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 class UsageError extends Error {}
 
@@ -60,6 +77,10 @@ function parse(argv: string[]): Parsed {
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (command === '--version' || (command === 'tail' && rest.includes('--version'))) {
+    process.stdout.write(`syncrepl-rx ${version()}\n`);
     process.exit(0);
   }
   if (command !== 'tail')
@@ -88,6 +109,7 @@ function parse(argv: string[]): Parsed {
         binary: { type: 'string', multiple: true },
         reconnect: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -126,6 +148,23 @@ function parse(argv: string[]): Parsed {
     }
   }
   const [filter, ...attributes] = parsed.positionals;
+  if (filter !== undefined) {
+    try {
+      encodeFilter(filter);
+    } catch (err) {
+      throw new UsageError(`bad filter ${JSON.stringify(filter)}: ${(err as Error).message}`);
+    }
+  }
+  let ca: Buffer | undefined;
+  if (v.ca !== undefined) {
+    try {
+      ca = readFileSync(v.ca);
+    } catch (err) {
+      throw new UsageError(
+        `cannot read the CA file ${v.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
   const options = {
     url: urls,
     bindDN: v.D,
@@ -139,7 +178,7 @@ function parse(argv: string[]): Parsed {
     binaryAttributes: v.binary,
     reconnect: v.reconnect,
     cookieStore: v['cookie-file'] ? fileCookieStore(v['cookie-file']) : undefined,
-    tls: v.ca ? { ca: readFileSync(v.ca) } : undefined,
+    tls: ca ? { ca } : undefined,
   } satisfies SyncreplOptions;
   return { options, format, storeDir: v.store, messages: v.messages ?? false };
 }
@@ -150,7 +189,7 @@ async function main(): Promise<void> {
     parsed = parse(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`syncrepl-rx: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(`syncrepl-rx: ${printable(err.message)}\nTry 'syncrepl-rx --help'.\n`);
       process.exit(2);
     }
     throw err;
@@ -183,6 +222,12 @@ async function main(): Promise<void> {
   // A slow reader of stdout (a pipe) pauses the LDAP socket instead of growing this process.
   const flow = new FlowControl();
   const out = process.stdout;
+  // A reader that goes away (`| head -1`) ends the run quietly, as for ldapsearch.
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stop.abort();
+    process.exit(0);
+  });
   const print = (text: string) => {
     if (!out.write(text) && !flow.paused) {
       flow.pause();
