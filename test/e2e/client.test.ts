@@ -72,6 +72,14 @@ async function waitLive(page: Page, ms = 15_000): Promise<void> {
     'both streams live',
     ms,
   );
+  // The status shows at once, snapshots on the next animation frame (the client coalesces
+  // renders): two frames later the tables show what the streams hold.
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { requestAnimationFrame(cb: () => void): void };
+    return new Promise<void>((resolve) =>
+      g.requestAnimationFrame(() => g.requestAnimationFrame(() => resolve())),
+    );
+  });
 }
 
 /** What the directory holds, in the page's terms: realms and the subscribers of one realm. */
