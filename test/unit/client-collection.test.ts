@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { raw as rawStore } from '../fixtures/idb.js';
 import {
   FORMAT_VERSION,
   META_KEY,
@@ -15,7 +16,7 @@ import {
   type CollectionStatus,
   type StateMeta,
   type StreamEvent,
-  type UseStore,
+  type LocalStore,
 } from '../../packages/client/src/index.js';
 
 interface Sub {
@@ -100,9 +101,9 @@ function setup(options: CollectionOptions = {}, url = `http://s.test/realm/r${++
 const ids = (snapshot: ReadonlyMap<string, Sub>) => [...snapshot.values()].map((b) => b.id).sort();
 
 /** A store that records what the database holds (via loadLocal) after every readwrite transaction. */
-function recording(url: string, store: UseStore) {
+function recording(url: string, store: LocalStore) {
   const commits: { cookie: string | undefined; entries: Map<string, Sub> }[] = [];
-  const wrapped: UseStore = async (mode, callback) => {
+  const wrapped: LocalStore = async (mode, callback) => {
     const result = await store(mode, callback);
     if (mode === 'readwrite') {
       const loaded = await loadLocal<Sub>(url, {}, store);
@@ -384,7 +385,8 @@ describe('collection: persistence', () => {
       (s) =>
         new Promise<unknown[]>(
           (resolve) =>
-            (s.getAllKeys().onsuccess = (e: { target: { result: unknown[] } }) => resolve(e.target.result)),
+            (rawStore(s).getAllKeys().onsuccess = (e: { target: { result: unknown[] } }) =>
+              resolve(e.target.result)),
         ),
     );
     expect(keys).toContain('base:0');
@@ -397,7 +399,7 @@ describe('collection: persistence', () => {
     const url = `http://s.test/realm/r${++n}/subscriber?subscribe=1`;
     const real = createStreamStore(url);
     let failing = false;
-    const store: UseStore = (mode, callback) =>
+    const store: LocalStore = (mode, callback) =>
       failing && mode === 'readwrite'
         ? Promise.reject(new DOMException('quota exceeded', 'QuotaExceededError'))
         : real(mode, callback);
@@ -457,7 +459,8 @@ describe('collection: persistence', () => {
   it('corrupt stored data is discarded: the status says so, and the stream replays without a cookie (P4)', async () => {
     const url = `http://s.test/realm/r${++n}/subscriber?subscribe=1`;
     const store = createStreamStore(url);
-    await store('readwrite', (s) => {
+    await store('readwrite', (os) => {
+      const s = rawStore(os);
       s.put({ format: FORMAT_VERSION, cookie: 12 }, META_KEY);
       s.put({ puts: [[U(9), body('ghost')]], deletes: [] }, 'seg:0');
       return new Promise<void>((resolve) => (s.transaction.oncomplete = () => resolve()));
@@ -485,7 +488,8 @@ describe('collection: persistence', () => {
       store,
     );
     // rewrite the stored format as an older or newer client would have left it
-    await store('readwrite', (s) => {
+    await store('readwrite', (os) => {
+      const s = rawStore(os);
       const get = s.get(META_KEY);
       get.onsuccess = () => s.put({ ...get.result, format: FORMAT_VERSION + 1 }, META_KEY);
       return new Promise<void>((resolve) => (s.transaction.oncomplete = () => resolve()));

@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
+import { raw } from '../fixtures/idb.js';
 import {
   FORMAT_VERSION,
   MAX_SEGMENTS,
@@ -12,12 +13,13 @@ import {
   type Batch,
   type StateMeta,
   type StoredMeta,
-  type UseStore,
+  type LocalStore,
 } from '../../packages/client/src/index.js';
 
 /** Puts raw records into the store, bypassing the client (to plant bad data). */
-const setMany = (rows: [string, unknown][], store: UseStore) =>
-  store('readwrite', (s) => {
+const setMany = (rows: [string, unknown][], store: LocalStore) =>
+  store('readwrite', (os) => {
+    const s = raw(os);
     for (const [key, value] of rows) s.put(value, key);
     return new Promise<void>((resolve, reject) => {
       s.transaction.oncomplete = () => resolve();
@@ -26,13 +28,13 @@ const setMany = (rows: [string, unknown][], store: UseStore) =>
   });
 
 /** Every record of the store, raw. */
-const records = (store: UseStore) =>
+const records = (store: LocalStore) =>
   store(
     'readonly',
     (s) =>
       new Promise<Map<string, unknown>>((resolve) => {
-        const keys = s.getAllKeys();
-        const values = s.getAll();
+        const keys = raw(s).getAllKeys();
+        const values = raw(s).getAll();
         values.onsuccess = () =>
           resolve(new Map(keys.result.map((k: unknown, i: number) => [String(k), values.result[i]])));
       }),
@@ -57,9 +59,9 @@ const batch = <B>(puts: [string, B][], deletes: string[], m: StateMeta): Batch<B
 });
 
 /** A store that counts its transactions. */
-function counting(store: UseStore) {
+function counting(store: LocalStore) {
   const counter = { readwrite: 0, readonly: 0 };
-  const wrapped: UseStore = (mode, callback) => {
+  const wrapped: LocalStore = (mode, callback) => {
     counter[mode === 'readwrite' ? 'readwrite' : 'readonly']++;
     return store(mode, callback);
   };
@@ -218,7 +220,7 @@ describe('writeBatch + loadLocal', () => {
 });
 
 describe('loadLocal discards what it cannot trust (P4), and clears the store', () => {
-  const expectCleared = async (store: UseStore) => expect((await records(store)).size).toBe(0);
+  const expectCleared = async (store: LocalStore) => expect((await records(store)).size).toBe(0);
 
   /** A store holding one good batch, to be damaged by the test. */
   async function good(url: string, over: Partial<StateMeta> = {}) {

@@ -11,7 +11,6 @@
  * Order on start (SPEC.md C1): the stored copy is read and emitted first; only then is the
  * request made, carrying the stored cookie on that very first request.
  */
-import type { UseStore } from 'idb-keyval';
 import {
   BehaviorSubject,
   Subject,
@@ -32,6 +31,8 @@ import { BadRequestError, MalformedEventError, StorageError, describe } from './
 import type { BackoffOptions, Fetch } from './fetch-backoff.js';
 import {
   createStreamStore,
+  hasIndexedDB,
+  type LocalStore,
   loadLocal,
   needsCompaction,
   writeBatch,
@@ -76,7 +77,7 @@ export interface CollectionOptions {
    * Where the local copy lives: an idb-keyval store (default: `createStreamStore(url)`, one
    * database per stream URL, opened on first use); `null` keeps everything in memory.
    */
-  store?: UseStore | null;
+  store?: LocalStore | null;
   /** Change it to throw the stored copy away once and start fresh (e.g. on a new app version). */
   buster?: string;
   /** How long applied events wait for company before one transaction writes them. Default 25 ms. */
@@ -133,7 +134,10 @@ export function collection<Body = unknown>(
   options: CollectionOptions = {},
 ): Collection<Body> {
   const streamUrl = resolveUrl(url);
-  const store = options.store === null ? undefined : (options.store ?? createStreamStore(streamUrl));
+  // No IndexedDB (Node, some embedded webviews): the default is memory, and the status says so.
+  const noIndexedDB = options.store === undefined && !hasIndexedDB();
+  const store =
+    options.store === null || noIndexedDB ? undefined : (options.store ?? createStreamStore(streamUrl));
   const notifyScheduler = options.notifyScheduler ?? defaultNotifyScheduler();
   const writerId = randomId();
 
@@ -143,7 +147,10 @@ export function collection<Body = unknown>(
   let notifyPending = false;
   /** The `id:` of the last event applied: what a reconnect sends and what the stored copy holds. */
   let cookie: string | undefined;
-  let local: LocalState = { kind: 'off', detail: 'store: null' };
+  let local: LocalState = {
+    kind: 'off',
+    detail: noIndexedDB ? 'no IndexedDB here, state is in memory' : 'store: null',
+  };
   let persisting = false;
   let expectedWriter: string | undefined;
   /** The stored meta after the last write (or the load): its layout says when to compact. */
@@ -217,7 +224,7 @@ export function collection<Body = unknown>(
     persisting = false;
     setLocal({ kind: 'stopped', reason, detail });
   };
-  const startPersisting = (customStore: UseStore) => {
+  const startPersisting = (customStore: LocalStore) => {
     persisting = true;
     persisted = new Promise<void>((resolve) => {
       writes

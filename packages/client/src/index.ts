@@ -56,8 +56,8 @@ export {
   type Batch,
   type LoadResult,
   type WriteResult,
+  type LocalStore,
 } from './persistence.js';
-export type { UseStore } from 'idb-keyval';
 export { writeBehind, type WriteBehindOptions } from './write-behind.js';
 export {
   SyncClientError,

@@ -30,6 +30,24 @@
  * The fast path for loading is idb-keyval's `entries()`: getAllKeys + getAll on one transaction.
  */
 import { clear, createStore, entries, promisifyRequest, type UseStore } from 'idb-keyval';
+
+/**
+ * Where a stream's local copy lives: an idb-keyval store, what `createStreamStore` (or idb-keyval's
+ * own `createStore`) returns. Typed without the DOM lib, so that a Node project compiles without
+ * it; in a browser the callback's `store` is the transaction's IDBObjectStore.
+ */
+export type LocalStore = <T>(
+  txMode: 'readonly' | 'readwrite',
+  callback: (store: unknown) => T | PromiseLike<T>,
+) => Promise<T>;
+
+/** The same store as idb-keyval's functions type it (they need the DOM lib, which we have here). */
+const idb = (store: LocalStore): UseStore => store as UseStore;
+
+/** Whether this runtime has IndexedDB (browsers and workers do; Node does not). */
+export function hasIndexedDB(): boolean {
+  return typeof (globalThis as { indexedDB?: unknown }).indexedDB !== 'undefined';
+}
 import { FORMAT_VERSION } from './constants.js';
 import type { DiscardReason } from './state.js';
 
@@ -94,7 +112,7 @@ export function databaseName(url: string): string {
 }
 
 /** The idb-keyval store of one stream: database `syncrepl-rx <url>`, object store `entries`. */
-export function createStreamStore(url: string, dbName: string = databaseName(url)): UseStore {
+export function createStreamStore(url: string, dbName: string = databaseName(url)): LocalStore {
   return createStore(dbName, 'entries');
 }
 
@@ -138,15 +156,15 @@ const isPair = (p: unknown): p is [string, unknown] =>
 export async function loadLocal<Body>(
   url: string,
   options: { buster?: string | undefined } = {},
-  customStore: UseStore = createStreamStore(url),
+  customStore: LocalStore = createStreamStore(url),
 ): Promise<LoadResult<Body>> {
   const discard = async (reason: DiscardReason, detail: string): Promise<LoadResult<Body>> => {
-    await clear(customStore);
+    await clear(idb(customStore));
     return { kind: 'discarded', reason, detail };
   };
   let rows: [unknown, unknown][];
   try {
-    rows = await entries<string, unknown>(customStore);
+    rows = await entries<string, unknown>(idb(customStore));
   } catch (err) {
     // A value that cannot be deserialized fails the whole read: discard, if we can.
     return discard('corrupt', `unreadable (${err instanceof Error ? err.message : String(err)})`);
@@ -202,9 +220,9 @@ export async function loadLocal<Body>(
 export function writeBatch<Body>(
   batch: Batch<Body>,
   options: { expectedWriter: string | undefined; compactTo?: readonly (readonly [string, Body])[] },
-  customStore: UseStore,
+  customStore: LocalStore,
 ): Promise<WriteResult> {
-  return customStore(
+  return idb(customStore)(
     'readwrite',
     (store) =>
       // Built by hand rather than by chaining promises: the transaction must still be active when
@@ -260,6 +278,6 @@ export function writeBatch<Body>(
 }
 
 /** Removes everything stored for the stream. */
-export function clearLocal(url: string, customStore: UseStore = createStreamStore(url)): Promise<void> {
-  return clear(customStore);
+export function clearLocal(url: string, customStore: LocalStore = createStreamStore(url)): Promise<void> {
+  return clear(idb(customStore));
 }
