@@ -14,7 +14,8 @@ export type SyncreplErrorCode =
   | 'REFRESH_REQUIRED'
   | 'LDAP_RESULT'
   | 'CONNECTION'
-  | 'INVALID_OPTIONS';
+  | 'INVALID_OPTIONS'
+  | 'MISSING_PACKAGE';
 
 export abstract class SyncreplError extends Error {
   abstract readonly code: SyncreplErrorCode;
@@ -157,6 +158,19 @@ export class ConnectionError extends SyncreplError {
 export class InvalidOptionsError extends SyncreplError {
   readonly code = 'INVALID_OPTIONS';
   readonly retryable = false;
+}
+
+/** An optional peer package that a feature needs is not installed (`lmdb` for `LmdbStore`). */
+export class MissingPackageError extends SyncreplError {
+  readonly code = 'MISSING_PACKAGE';
+  readonly retryable = false;
+  constructor(
+    readonly packageName: string,
+    feature: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${feature} needs the optional package '${packageName}': npm install ${packageName}.`, options);
+  }
 }
 
 const RESULT_NAMES: Record<number, string> = {

@@ -37,6 +37,7 @@ export {
   LdapResultError,
   ConnectionError,
   InvalidOptionsError,
+  MissingPackageError,
 } from './errors.js';
 export type { SyncreplErrorCode } from './errors.js';
 

@@ -50,6 +50,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
+import { MissingPackageError } from '../errors.js';
 import type { Entry } from '../replica/changes.js';
 import {
   CorruptReplicaError,
@@ -162,8 +163,8 @@ export class LmdbStore implements ReplicaStore {
    */
   static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
     // The native module loads on first use: importing @syncrepl-rx/core stays cheap for the many
-    // programs that never open a persistent store.
-    lmdbOpen ??= (await import('lmdb')).open;
+    // programs that never open a persistent store, and works without it (an optional peer).
+    lmdbOpen ??= await loadLmdb();
     const logger = options.logger ?? defaultReplicaLogger;
     const identity = canonicalIdentity(options.identity);
     mkdirSync(path, { recursive: true });
@@ -427,6 +428,24 @@ const ENTRIES_OPTIONS = { name: 'entries', encoding: 'binary' } as const;
 const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
 
 let lmdbOpen: typeof LmdbOpen | undefined;
+
+/** lmdb's `open`; MissingPackageError when the optional peer `lmdb` is not installed. */
+async function loadLmdb(): Promise<typeof LmdbOpen> {
+  try {
+    return (await import('lmdb')).open;
+  } catch (error) {
+    // Only lmdb itself missing: a dependency of lmdb missing, or its native code failing to load,
+    // is a broken install and keeps its own error.
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      (error as Error).message.includes("'lmdb'")
+    ) {
+      throw new MissingPackageError('lmdb', 'LmdbStore', { cause: error });
+    }
+    throw error;
+  }
+}
 
 function openEnvironment(path: string): Environment {
   const open = lmdbOpen!;
