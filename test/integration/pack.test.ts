@@ -365,41 +365,43 @@ replicateFrom(new MemoryStore(), (cookie) => syncrepl({ url: 'ldap://ldap.exampl
     expect(r.code).toBe(0);
   });
 
-  test('client types check with --strict and nodenext', async () => {
-    // The client's types need the DOM library for now (idb-keyval's declarations name IndexedDB
-    // types); making them check without it is separate work. No @types/node either: a browser app.
-    await writeFile(
-      join(full, 'tsconfig.client.json'),
+  test('client types check with --strict and nodenext, in a browser app and in Node without the DOM lib', async () => {
+    const config = (lib: string[], types: string[]) =>
       JSON.stringify({
         compilerOptions: {
           strict: true,
           module: 'nodenext',
           moduleResolution: 'nodenext',
           target: 'es2022',
-          lib: ['es2022', 'dom', 'dom.iterable'],
-          types: [],
+          lib,
+          types,
           noEmit: true,
         },
         files: ['client.ts'],
-      }),
-    );
+      });
+    // A browser app: the DOM, no @types/node. A Node app: no DOM, and no skipLibCheck either.
+    await writeFile(join(full, 'tsconfig.client.json'), config(['es2022', 'dom', 'dom.iterable'], []));
+    await writeFile(join(full, 'tsconfig.client-node.json'), config(['es2022'], ['node']));
     await writeFile(
       join(full, 'client.ts'),
       `
-import { collection, type Collection, type CollectionStatus } from '@syncrepl-rx/client';
+import { collection, createStreamStore, type Collection, type CollectionStatus, type LocalStore } from '@syncrepl-rx/client';
 
 interface Subscriber {
   id: string;
   name: string;
 }
-const subscribers: Collection<Subscriber> = collection<Subscriber>('/realm/example.org/subscriber?subscribe=1');
+const store: LocalStore = createStreamStore('http://localhost/realm/example.org/subscriber?subscribe=1');
+const subscribers: Collection<Subscriber> = collection<Subscriber>('/realm/example.org/subscriber?subscribe=1', { store });
 const names: string[] = [...subscribers.getSnapshot().values()].map((s) => s.name);
 const status: CollectionStatus = subscribers.status.getSnapshot();
 console.log(names, status.kind);
 `,
     );
-    const r = await run(process.execPath, [TSC, '-p', 'tsconfig.client.json'], full);
-    expect(r.stdout + r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    for (const tsconfig of ['tsconfig.client.json', 'tsconfig.client-node.json']) {
+      const r = await run(process.execPath, [TSC, '-p', tsconfig], full);
+      expect({ tsconfig, out: r.stdout + r.stderr }).toEqual({ tsconfig, out: '' });
+      expect(r.code).toBe(0);
+    }
   });
 });
