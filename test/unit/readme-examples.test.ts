@@ -1,9 +1,9 @@
 /**
- * The READMEs' TypeScript examples compile: every ```ts block of README.md and of each package's
- * README is written to a module of its own under test/artifacts/readme and type-checked by tsc
+ * The READMEs' TypeScript examples compile: every ```ts and ```tsx block of README.md and of
+ * each package's README is written to a module of its own under test/artifacts/readme and type-checked by tsc
  * (strict, the packages' own types, DOM and Node). A block must stand on its own: imports and
- * every name it uses. Blocks marked ```ts signatures (an API listing) and framework snippets
- * (```tsx, ```svelte) are not compiled.
+ * every name it uses. TSX blocks compile against React's types. Blocks marked ```ts signatures (an
+ * API listing) and ```svelte snippets are not compiled.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -26,16 +26,19 @@ interface Block {
   file: string;
   line: number;
   code: string;
+  /** A ```tsx block: compiled as TSX against React's own types (@types/react). */
+  tsx: boolean;
 }
 
 function blocks(file: string): Block[] {
   const out: Block[] = [];
   const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i] !== '```ts') continue;
+    const fence = lines[i];
+    if (fence !== '```ts' && fence !== '```tsx') continue;
     const start = i + 1;
     while (i + 1 < lines.length && lines[i + 1] !== '```') i++;
-    out.push({ file, line: start + 1, code: lines.slice(start, i + 1).join('\n') });
+    out.push({ file, line: start + 1, code: lines.slice(start, i + 1).join('\n'), tsx: fence === '```tsx' });
     i++;
   }
   return out;
@@ -48,7 +51,7 @@ test("the READMEs' TypeScript examples compile against the packages' types", asy
   mkdirSync(OUT, { recursive: true });
   const names = new Map<string, Block>();
   all.forEach((b, n) => {
-    const name = `${b.file.replace(/[/.]/g, '_')}_${n}.ts`;
+    const name = `${b.file.replace(/[/.]/g, '_')}_${n}.${b.tsx ? 'tsx' : 'ts'}`;
     names.set(name, b);
     // A module of its own, whatever the block holds.
     writeFileSync(join(OUT, name), `${b.code}\nexport {};\n`);
@@ -57,8 +60,13 @@ test("the READMEs' TypeScript examples compile against the packages' types", asy
     join(OUT, 'tsconfig.json'),
     JSON.stringify({
       extends: '../../tsconfig.json',
-      compilerOptions: { lib: ['ES2023', 'DOM', 'DOM.Iterable'], noUnusedLocals: false },
-      include: ['*.ts'],
+      compilerOptions: {
+        lib: ['ES2023', 'DOM', 'DOM.Iterable'],
+        noUnusedLocals: false,
+        jsx: 'react-jsx',
+        types: ['node', 'react'],
+      },
+      include: ['*.ts', '*.tsx'],
       exclude: [],
     }),
   );
@@ -73,7 +81,7 @@ test("the READMEs' TypeScript examples compile against the packages' types", asy
     .split('\n')
     .filter((l) => l.includes('error TS'))
     .map((l) => {
-      const m = /([^/\\]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(l);
+      const m = /([^/\\]+\.tsx?)\((\d+),(\d+)\): (.*)$/.exec(l);
       const b = m && names.get(m[1]!);
       return b ? `${b.file}:${b.line + Number(m![2]) - 1}: ${m![4]}` : relative(ROOT, l);
     });
