@@ -2,7 +2,7 @@ import { Observable, asyncScheduler } from 'rxjs';
 import type { MonoTypeOperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { AddChange, Change, DeleteChange } from '../replica/changes.js';
 import { diffAttributes, isEmptyDiff } from '../replica/diff.js';
-import { subscribeFor } from './subscribeFor.js';
+import { subscribeFor } from '../replica/subscribeFor.js';
 
 export interface FoldRenamesConfig {
   /**

@@ -10,13 +10,12 @@
  *
  * Every variant is discriminated on `type`, so `switch (change.type)` narrows to its fields.
  */
-import type { AttributeValue, Attributes, ResetMessage } from '../sync/messages.js';
+import type { AttributeValue, ResetMessage } from '../sync/messages.js';
+import type { Entry } from '../stores/store.js';
 
-/** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
-export interface Entry {
-  dn: string;
-  attributes: Attributes;
-}
+// An entry is what a store holds, so its type is the store layer's, below this one; it is part of
+// the change model, and exported from the package, as it always was.
+export type { Entry };
 
 /**
  * How one attribute changed. Values are compared byte-exactly as a set (LDAP attribute values

@@ -50,7 +50,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
-import type { Entry } from '../replica/changes.js';
+import type { Entry } from './store.js';
 import {
   CorruptReplicaError,
   encodeEntryRecord,

@@ -10,7 +10,13 @@
  *
  * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
  */
-import type { Entry } from '../replica/changes.js';
+import type { Attributes } from '../sync/messages.js';
+
+/** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
+export interface Entry {
+  dn: string;
+  attributes: Attributes;
+}
 
 /** One atomic write: entry mutations and the cookie that covers them. */
 export interface ReplicaBatch {
