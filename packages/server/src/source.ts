@@ -21,13 +21,13 @@ import {
   syncrepl,
   type Change,
   type Entry,
+  type Logger,
   type ReplicaStore,
   type SyncMessage,
   type SyncreplOptions,
   type SyncStatus,
 } from '@syncrepl-rx/core';
 import { ChangeLog, type LogRecord } from './change-log.js';
-import type { ServerLogger } from './options.js';
 import { advancedCsn, formatPosition, positionOfCookie, sidOfCsn, type Position } from './position.js';
 
 /** An LDAP source: the syncrepl options (mode is always refreshAndPersist), and where to keep it. */
@@ -96,7 +96,7 @@ export class Upstream {
   constructor(
     readonly name: string,
     private readonly def: SourceDefinition,
-    private readonly logger: ServerLogger,
+    private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
