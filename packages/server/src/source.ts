@@ -1,5 +1,5 @@
 /**
- * One upstream per source (DESIGN.md "Scale"): a single syncrepl search, replicated into a store,
+ * One upstream per source (docs/design.md "Scale"): a single syncrepl search, replicated into a store,
  * whose changes go into the change log that every subscriber of every resource on this source
  * reads. Never one LDAP search per HTTP client.
  *

@@ -1,10 +1,10 @@
 /**
- * The change model: what a SyncMessage means for the replica (DESIGN.md "Words"; seeds 002 and 003).
+ * The change model: what a SyncMessage means for the replica (docs/design.md "Words").
  *
  * The wire says present / add / modify / delete; the replica says what actually happened to an
  * entry, classified against what it held before: an `add` for a known entryUUID is a `modify`,
  * a `rename`, or nothing at all. Every entry change carries the entryUUID, so a consumer can
- * correlate across renames and moves (DESIGN.md invariant 3), and every change that replaces
+ * correlate across renames and moves (docs/design.md invariant 3), and every change that replaces
  * or removes an entry carries the `old` state from the replica, like Univention's
  * `handler(dn, new, old, command)` and syncrepl_client's `record_change(dn, old, new)`.
  *
@@ -85,7 +85,7 @@ export interface DeleteChange {
 }
 
 /**
- * A refresh completed: the replica equals the directory as seen through this search (DESIGN.md
+ * A refresh completed: the replica equals the directory as seen through this search (docs/design.md
  * invariant 1), and live changes follow. Emitted after every completed refresh, including the
  * refresh that follows a reconnect or a reset, so a consumer may see it more than once.
  */

@@ -1,6 +1,6 @@
 /**
  * What `replicate({ store })` needs from a place that keeps the replica: entries keyed on
- * entryUUID plus the cookie, committed together (DESIGN.md invariant 2).
+ * entryUUID plus the cookie, committed together (docs/design.md invariant 2).
  *
  * A store is deliberately dumb: it reads synchronously (the replica classifies each message
  * against the entry it holds, so a read per message must be cheap) and applies whole batches
