@@ -1,6 +1,46 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Imports every file may not make.
+const FENCES = [
+  {
+    group: ['ldapjs', '@ldapjs/*'],
+    message: 'ldapjs lives behind packages/core/src/protocol/ldapjs.ts only.',
+  },
+  { group: ['rxjs/internal/*'], message: 'Use the public RxJS API only.' },
+];
+
+// The layers of packages/core/src, lowest first (docs/design.md "Layers"): a file imports only
+// from its own layer and the ones below. The floor is the files directly in src/ (errors.ts,
+// dn.ts); index.ts, the public API, stands above them all.
+const LAYERS = ['protocol', 'sync', 'stores', 'replica', 'operators', 'cli'];
+const LAYER_ORDER = `floor (errors.ts, dn.ts) < ${LAYERS.join(' < ')} < index.ts`;
+
+/** no-restricted-imports for one layer's files: the fences, and every layer above it. */
+function layerRule(name, files, from, above, fences = FENCES) {
+  const forbidden = [...above.map((l) => `${l}/`), 'index.js'];
+  const patterns = [
+    ...fences,
+    {
+      group: forbidden.map((f) => `${from}${f}${f.endsWith('/') ? '*' : ''}`),
+      message: `${name} may not import ${forbidden.join(', ')}: core's layers, lowest first, are ${LAYER_ORDER} (docs/design.md "Layers").`,
+    },
+  ];
+  return { files, rules: { 'no-restricted-imports': ['error', { patterns }] } };
+}
+
+const layerRules = [
+  {
+    ...layerRule('the floor (src/*.ts)', ['packages/core/src/*.ts'], './', LAYERS),
+    ignores: ['packages/core/src/index.ts'],
+  },
+  ...LAYERS.map((layer, i) =>
+    layerRule(`${layer}/`, [`packages/core/src/${layer}/**`], '../', LAYERS.slice(i + 1)),
+  ),
+  // The one file that may import ldapjs is still held to its layer.
+  layerRule('protocol/', ['packages/core/src/protocol/ldapjs.ts'], '../', LAYERS.slice(1), []),
+];
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'test/artifacts/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -10,24 +50,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['ldapjs', '@ldapjs/*'],
-              message: 'ldapjs lives behind packages/core/src/protocol/ldapjs.ts only.',
-            },
-            { group: ['rxjs/internal/*'], message: 'Use the public RxJS API only.' },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: FENCES }],
     },
   },
-  {
-    files: ['packages/core/src/protocol/ldapjs.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
+  ...layerRules,
   {
     files: ['**/*.d.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },

@@ -1,7 +1,7 @@
 /**
  * The directory our benchmarks read: a temporary slapd (mdb + syncprov, test/fixtures/slapd.ts) loaded
  * offline with slapadd, and the reader identity's password in a 0600 file for `-y` and for children,
- * so no password ever appears in an argv (DESIGN.md invariant 6).
+ * so no password ever appears in an argv (docs/design.md invariant 6).
  */
 import { statSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 type Body = Record<string, unknown>;
-/** A seed-004 client's state from the events an EventSource saw. */
+/** A client's state from the events an EventSource saw (docs/stream-contract.md §S4). */
 function fold(events: { type: string; data: string }[]): Map<string, Body> {
   const state = new Map<string, Body>();
   for (const e of events) {

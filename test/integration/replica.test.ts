@@ -3,7 +3,7 @@
  * with an LmdbStore across restarts, crashes (SIGKILL of a consumer process mid-refresh), identity
  * changes, present and delete phases, and a reset after e-syncRefreshRequired. Every test ends by
  * comparing the replica with `ldapsearch` for the same bind, base, scope, filter and attributes
- * (DESIGN.md invariant 1). The randomized equivalence test is in replica-random.test.ts.
+ * (docs/design.md invariant 1). The randomized equivalence test is in replica-random.test.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, map, take, toArray, type Observable } from 'rxjs';

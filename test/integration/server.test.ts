@@ -1,6 +1,6 @@
 /**
- * @syncrepl-rx/server through the SubMan example: real slapd, real HTTP, the stream contract of
- * seed 004 rule by rule.
+ * @syncrepl-rx/server through the SubMan example: real slapd, real HTTP, the stream contract
+ * (docs/stream-contract.md) rule by rule.
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,7 +44,7 @@ const modifyStatus = (s: Subman, uid: string, status: string, realm = REALM) =>
     `dn: ${subscriberDn(realm, uid)}\nchangetype: modify\nreplace: submanStatus\nsubmanStatus: ${status}\n-`,
   );
 
-describe('the stream contract (seed 004)', () => {
+describe('the stream contract (docs/stream-contract.md)', () => {
   test('headers, retry, a present per record with the GET body, then one ready {} with an id', async () => {
     const s = await subman();
     const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
@@ -645,7 +645,7 @@ describe('corrupt stored state', () => {
   });
 });
 
-describe('SubMan: the 15 stream endpoints of seed 004', () => {
+describe('SubMan: the 15 stream endpoints (docs/stream-contract.md §X1)', () => {
   const endpoints = [
     '/realm',
     '/realm/example.org/subscriber',

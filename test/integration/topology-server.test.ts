@@ -48,7 +48,7 @@ async function instanceOn(url: string | string[], slapd: Slapd): Promise<Instanc
 
 type Body = Record<string, unknown>;
 
-/** A client as seed 004 describes it, counting what it is sent that it did not need. */
+/** A client as docs/stream-contract.md describes it, counting what it is sent that it did not need. */
 class Client {
   readonly state = new Map<string, Body>();
   lastId: string | undefined;

@@ -178,7 +178,7 @@ test('clients at the same position share one catch-up', async () => {
   expect(a.kind === 'catchUp' && b.kind === 'catchUp' && a.catchUp === b.catchUp).toBe(true);
 });
 
-test("a resume cookie with the most serverIDs a position may hold stays within seed 004's 1024 bytes; more are not carried", async () => {
+test('a resume cookie with the most serverIDs a position may hold stays within the 1024 bytes of docs/stream-contract.md §K4; more are not carried', async () => {
   const codec = new ResumeCookieCodec('0123456789abcdef-secret');
   const sids = Array.from({ length: MAX_POSITION_SIDS }, (_, i) => csn(999_999, 0xff0 + i));
   const cookie = codec.encode({

@@ -1,6 +1,7 @@
 /**
- * The SubMan HTTP application: the 15 resource streams of seed 004 (with their REST listings and
- * items) from one syncrepl source, Prometheus metrics, JSON errors, and the live page.
+ * The SubMan HTTP application: the 15 resource streams of docs/stream-contract.md §X1 (with their
+ * REST listings and items) from one syncrepl source, Prometheus metrics, JSON errors, and the live
+ * page.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,7 @@
 /**
- * SubMan's resources (seed 004): 12 kinds of resource on the 15 stream endpoints of the seed, plus
- * `/subscriber` (every realm's subscribers), all served from one LDAP source (one syncrepl search).
+ * SubMan's resources: 12 kinds of resource on the 15 stream endpoints of the stream contract
+ * (docs/stream-contract.md §X1), plus `/subscriber` (every realm's subscribers), all served from
+ * one LDAP source (one syncrepl search).
  *
  * The directory tree (suffix dc=subman,dc=example):
  *
@@ -176,9 +177,9 @@ export const resources: ResourceDefinition[] = [
       },
     },
   ),
-  // Beyond the seed's 15 endpoints: every subscriber of every realm, pointing at its realm's item
-  // endpoint. A re-homed subscriber changes its _url here too, so this stream shows the move as a
-  // delete and an add (a stream "over both" realms).
+  // Beyond the contract's 15 endpoints (docs/stream-contract.md §X2): every subscriber of every
+  // realm, pointing at its realm's item endpoint. A re-homed subscriber changes its _url here too,
+  // so this stream shows the move as a delete and an add (a stream "over both" realms).
   {
     ...kind('allSubscribers', '/subscriber', 'realms', 'submanSubscriber', () => ({})),
     match: (e) =>

@@ -366,7 +366,8 @@ export function collection<Body = unknown>(
       next: onNotice,
       error: (err: unknown) => {
         if (err instanceof BadRequestError && cookie !== undefined && !cookieRejected) {
-          // Most likely our stored cookie (seed 004: over 1024 bytes or control characters).
+          // Most likely our stored cookie (over 1024 bytes or control characters:
+          // docs/stream-contract.md §K4).
           // Without it the server replays in full, and the replay rebuilds the exact state.
           cookieRejected = true;
           cookie = undefined;
@@ -453,7 +454,7 @@ export function collection<Body = unknown>(
   };
 }
 
-/** Checks the shape seed 004 promises: `{ entryUUID, syncOp, body }`. */
+/** Checks the shape docs/stream-contract.md §E1 promises: `{ entryUUID, syncOp, body }`. */
 function parseEntry<Body>(url: string, e: SseEvent): EntryEvent<Body> {
   let data: unknown;
   try {

@@ -1,4 +1,4 @@
-/** Names and numbers of the stream contract (seed 004) and of the local copy. */
+/** Names and numbers of the stream contract (docs/stream-contract.md) and of the local copy. */
 
 /** The request header carrying the resume cookie (the SSE `id:` of the last event applied). */
 export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
@@ -9,7 +9,7 @@ export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
  */
 export const RESUME_QUERY_PARAMETER = 'lastEventId';
 
-/** SSE event names: seed 004 has `entry` and `ready`; `reset` is the syncrepl-rx server's extension. */
+/** SSE event names (docs/stream-contract.md §E): `entry`, `ready`, and the extension `reset`. */
 export const EVENT_ENTRY = 'entry';
 export const EVENT_READY = 'ready';
 export const EVENT_RESET = 'reset';

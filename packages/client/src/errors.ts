@@ -39,9 +39,10 @@ export class HttpError extends SyncClientError {
 }
 
 /**
- * 400: the server rejected the request. With our server that is an unknown `filter_*` parameter,
- * or a resume cookie over 1024 bytes or with control characters (seed 004). The collection
- * handles the cookie case itself: it drops the stored copy and replays once without a cookie.
+ * 400: the server rejected the request. With our server that is an unknown `filter_*` parameter, or
+ * a resume cookie over 1024 bytes or with control characters (docs/stream-contract.md §K4). The
+ * collection handles the cookie case itself: it drops the stored copy and replays once without a
+ * cookie.
  */
 export class BadRequestError extends HttpError {
   override name = 'BadRequestError';
@@ -114,8 +115,8 @@ export class RetriesExhaustedError extends SyncClientError {
 }
 
 /**
- * An `entry` event that is not `{ entryUUID, syncOp, body }` (seed 004). The collection stops
- * rather than guess, so that its state (and the stored copy) stays exact.
+ * An `entry` event that is not `{ entryUUID, syncOp, body }` (docs/stream-contract.md §E1). The
+ * collection stops rather than guess, so that its state (and the stored copy) stays exact.
  */
 export class MalformedEventError extends SyncClientError {
   override name = 'MalformedEventError';
@@ -127,7 +128,7 @@ export class MalformedEventError extends SyncClientError {
   ) {
     super(
       `${url} sent an entry event that ${reason}: ${data.length > 120 ? `${data.slice(0, 120)}…` : data}. ` +
-        'The collection stopped to keep its state exact; check that the URL is a syncrepl-rx (seed 004) stream.',
+        'The collection stopped to keep its state exact; check that the URL is a syncrepl-rx stream.',
     );
   }
 }

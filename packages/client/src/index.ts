@@ -1,4 +1,5 @@
-// @syncrepl-rx/client: live, persisted state of syncrepl-rx (seed 004) streams, for browsers and Node.
+// @syncrepl-rx/client: live, persisted state of syncrepl-rx streams (docs/stream-contract.md), for
+// browsers and Node.
 // Every export is named here; the files behind them are split by concern (see SPEC.md).
 
 export { collection, type Collection, type CollectionOptions, type ExternalStore } from './collection.js';

@@ -20,7 +20,7 @@
  * Rules (SPEC.md):
  * - P1: a batch's entries and the cookie that covers them are written in ONE readwrite
  *   transaction (what idb-keyval's `setMany` does, plus deletes), so the stored cookie is never
- *   ahead of the stored entries (DESIGN.md invariant 2). A failed transaction writes nothing.
+ *   ahead of the stored entries (docs/design.md invariant 2). A failed transaction writes nothing.
  * - P3: one tab writes. Each write first reads the meta record in its own transaction: if another
  *   writer wrote since (another tab of the same stream), this one writes nothing and stops, so the
  *   entries of one tab can never sit under the cookie of another.

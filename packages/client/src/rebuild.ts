@@ -1,19 +1,23 @@
 /**
- * The state rebuild: applies the events of a seed 004 stream to a Map keyed on entryUUID.
+ * The state rebuild: applies the events of a stream (docs/stream-contract.md) to a Map keyed on
+ * entryUUID.
  *
  * - `present`, `add` and `modify` upsert the body; `delete` removes the entry (SPEC.md S1).
  * - A rename or move arrives as `delete` then `add` with the same entryUUID; applied in order, the
  *   entry ends under its new id and `_url`, still keyed on its entryUUID (S2).
  * - A full replay (no cookie sent, a `reset`, or `present` events) marks every entry unseen; each
  *   event of the replay marks its entry seen, and `ready` drops the entries still unseen (S3):
- *   the state then equals the server's, with no ghost entries (DESIGN.md invariant 4).
+ *   the state then equals the server's, with no ghost entries (docs/design.md invariant 4).
  * - An upsert whose body equals the current one changes nothing: after a reset most of the replay
  *   is like that, and it must cost neither a snapshot nor a write (S4).
  */
 
 export type SyncOp = 'present' | 'add' | 'modify' | 'delete';
 
-/** The body of a `delete` event: only enough to identify what went away (seed 004: id and _url). */
+/**
+ * The body of a `delete` event: only enough to identify what went away (id and _url,
+ * docs/stream-contract.md §E4).
+ */
 export type Tombstone = Readonly<Record<string, unknown>>;
 
 /** One event of the stream, as received (see `Collection.events$`). */

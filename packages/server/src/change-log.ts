@@ -1,5 +1,5 @@
 /**
- * The bounded change log that serves resumes (seed 004 "Resuming a dropped stream"; DESIGN.md
+ * The bounded change log that serves resumes (docs/stream-contract.md §K; docs/design.md
  * invariant 4). Every entry change of a source gets the next sequence number; subscribers keep
  * a cursor into the log and pull what they have not sent yet, so one slow subscriber costs no
  * memory of its own: when the log has moved past its cursor, it is cut off and resumes later.

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { LogRecord } from './change-log.js';
 import { csnTimeMs } from './position.js';
 import type { Upstream, UpstreamState } from './source.js';
-import type { StreamSession } from './stream.js';
+import type { SseConnection } from './sse.js';
 
 const STATES: UpstreamState[] = [
   'starting',
@@ -39,7 +39,8 @@ export class Metrics {
   constructor(
     registry: Registry | undefined,
     upstreams: () => Iterable<Upstream>,
-    streams: () => Iterable<StreamSession>,
+    /** The open streams (StreamSession, which itself counts its events here). */
+    streams: () => Iterable<{ readonly conn: SseConnection }>,
   ) {
     this.registry = registry ?? new Registry();
     // Process metrics (CPU, memory, event loop lag, handles) on a registry of our own; a registry

@@ -1,6 +1,7 @@
 /**
  * `syncreplResources(options)`: an Express 5 Router serving declared resources as REST listings,
- * items, and SSE streams (seed 004), all from one upstream syncrepl search per source.
+ * items, and SSE streams (docs/stream-contract.md), all from one upstream syncrepl search per
+ * source.
  *
  * @example
  * const api = syncreplResources({ sources: { dir: { url, bindDN, password, base } }, resources, secret });

@@ -1,12 +1,13 @@
 /**
- * Resource declarations: how entries of an LDAP source become a REST collection (seed 004).
+ * Resource declarations: how entries of an LDAP source become a REST collection
+ * (docs/stream-contract.md §R).
  *
  * A resource says which entries of its source it holds (`match`), their `id`, the route params
  * that select a parent (`params`, e.g. the realm of a subscriber), the JSON `body`, and the
  * accepted `filter_*` query parameters. From that, the middleware mounts
  *   GET {path}                 the listing (JSON array of bodies)
  *   GET {path}/{id}            one item (404 when absent)
- *   GET {path}?subscribe=1     the SSE stream of seed 004
+ *   GET {path}?subscribe=1     the SSE stream (docs/stream-contract.md §R3)
  * and every body gets `_url`, the path of its item endpoint.
  */
 import type { Entry } from '@syncrepl-rx/core';
@@ -53,7 +54,7 @@ export interface Mapped {
   url: string;
   /** JSON of the body including `_url`. */
   json: string;
-  /** JSON of the delete tombstone body `{ id, _url }` (seed 004 "Deletes"). */
+  /** JSON of the delete tombstone body `{ id, _url }` (docs/stream-contract.md §E4). */
   tombstone: string;
 }
 
@@ -107,7 +108,7 @@ export class CompiledResource {
 
   private compute(entry: Entry): Mapped | undefined {
     // A declaration's callbacks run on every change of the source: one that throws must cost
-    // that entry, never the process or the other resources (DESIGN.md invariant 7).
+    // that entry, never the process or the other resources (docs/design.md invariant 7).
     try {
       return this.mapEntry(entry);
     } catch (err) {

@@ -1,9 +1,9 @@
 /**
- * Resume cookies: the SSE `id:` of every event (seed 004, "Resuming a dropped stream").
+ * Resume cookies: the SSE `id:` of every event (docs/stream-contract.md §K).
  *
  * A resume cookie is the server's own opaque position for one stream, authenticated with
  * HMAC-SHA256 so that nothing a client sends reaches LDAP or the change log unchecked
- * (DESIGN.md "Words"). It names:
+ * (docs/design.md "Words"). It names:
  *   - the source (a fingerprint of the upstream search's view: bind DN, base, scope, filter,
  *     attributes; the cookie's MAC is what ties it to the deployment's secret),
  *   - the view (resource, route params, filter_* values, authorization scope),
@@ -20,7 +20,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { parsePosition } from './position.js';
 
-/** Seed 004: cookies over 1024 bytes or with control characters get 400. */
+/** Cookies over 1024 bytes or with control characters get 400 (docs/stream-contract.md §K4). */
 export const MAX_RESUME_COOKIE_BYTES = 1024;
 
 export interface ResumePosition {

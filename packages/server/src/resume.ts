@@ -1,5 +1,5 @@
 /**
- * Where a stream with a resume cookie continues (seed 004 "Resuming a dropped stream"; DESIGN.md
+ * Where a stream with a resume cookie continues (docs/stream-contract.md §K5 to §K7; docs/design.md
  * invariant 4 and "Scale"). In order:
  *
  *   1. this instance's own log position (same history, still held): continue after it;

@@ -1,5 +1,5 @@
 /**
- * One upstream per source (DESIGN.md "Scale"): a single syncrepl search, replicated into a store,
+ * One upstream per source (docs/design.md "Scale"): a single syncrepl search, replicated into a store,
  * whose changes go into the change log that every subscriber of every resource on this source
  * reads. Never one LDAP search per HTTP client.
  *
@@ -21,13 +21,13 @@ import {
   syncrepl,
   type Change,
   type Entry,
+  type Logger,
   type ReplicaStore,
   type SyncMessage,
   type SyncreplOptions,
   type SyncStatus,
 } from '@syncrepl-rx/core';
 import { ChangeLog, type LogRecord } from './change-log.js';
-import type { ServerLogger } from './options.js';
 import { advancedCsn, formatPosition, positionOfCookie, sidOfCsn, type Position } from './position.js';
 
 /** An LDAP source: the syncrepl options (mode is always refreshAndPersist), and where to keep it. */
@@ -96,7 +96,7 @@ export class Upstream {
   constructor(
     readonly name: string,
     private readonly def: SourceDefinition,
-    private readonly logger: ServerLogger,
+    private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {

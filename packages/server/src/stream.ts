@@ -11,7 +11,7 @@
  * Backpressure: nothing is written while the socket is above its high-water mark; writing
  * resumes on `drain`. The only per-subscriber state is a cursor, so a slow consumer costs no
  * memory: when the log has moved past its cursor, or it stays congested too long, it is cut off
- * and resumes later from its last id (DESIGN.md invariant 5).
+ * and resumes later from its last id (docs/design.md invariant 5, docs/stream-contract.md §A3).
  *
  * Every `entry` and `ready` carries a resume cookie (see frames.ts). Present events carry a cookie
  * marked `replay`: resuming from one gives a reset and a new replay, so a client that left during

@@ -1,8 +1,8 @@
 /**
  * A view: what one request sees of a resource. Route params select a parent, `filter_*` values
  * narrow, and the authorization hook may narrow further. Views are applied in-process to the
- * one shared upstream (DESIGN.md "Fan-out"): for each logged change, the old and the new entry
- * decide what this view gets (seed 004 "Renames"):
+ * one shared upstream (docs/design.md "Scale"): for each logged change, the old and the new entry
+ * decide what this view gets (docs/stream-contract.md §V2, §E5):
  *
  *   old in view | new in view | same _url | events
  *   ------------+-------------+-----------+-------------------------------------------
@@ -103,7 +103,7 @@ export class View {
   }
 }
 
-/** The `data:` of an `entry` event: `{ entryUUID, syncOp, body }` (seed 004). */
+/** The `data:` of an `entry` event: `{ entryUUID, syncOp, body }` (docs/stream-contract.md §E1). */
 export function entryData(event: ViewEvent): string {
   return `{"entryUUID":${JSON.stringify(event.entryUUID)},"syncOp":"${event.syncOp}","body":${event.json}}`;
 }

@@ -2,7 +2,7 @@ import { Observable, asyncScheduler } from 'rxjs';
 import type { MonoTypeOperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { AddChange, Change, DeleteChange } from '../replica/changes.js';
 import { diffAttributes, isEmptyDiff } from '../replica/diff.js';
-import { subscribeFor } from './subscribeFor.js';
+import { subscribeFor } from '../replica/subscribeFor.js';
 
 export interface FoldRenamesConfig {
   /**
@@ -18,10 +18,11 @@ export interface FoldRenamesConfig {
 export const FOLD_RENAMES_WITHIN = 50;
 
 /**
- * Folds a `delete` immediately followed by an `add` of the same entryUUID into one `rename`
- * (old from the delete, new from the add, with the attribute diff): for change streams that
- * arrive unfolded, such as the SSE stream contract (seed 004: a rename is a delete then an add).
- * If both name the same DN it is a `modify` instead, or nothing when the entry is unchanged.
+ * Folds a `delete` immediately followed by an `add` of the same entryUUID into one `rename` (old
+ * from the delete, new from the add, with the attribute diff): for change streams that arrive
+ * unfolded, such as the SSE stream contract (docs/stream-contract.md §E5: a rename is a delete then
+ * an add). If both name the same DN it is a `modify` instead, or nothing when the entry is
+ * unchanged.
  *
  * To know that a delete is not followed by its add, the operator holds it back until the next
  * change arrives (a `ready` or `reset` releases it too), the source completes or errors, or

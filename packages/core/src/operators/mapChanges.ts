@@ -6,7 +6,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Change } from '../replica/changes.js';
-import { subscribeFor } from './subscribeFor.js';
+import { subscribeFor } from '../replica/subscribeFor.js';
 
 /** What a projection returns: nothing (drop), one change, or several in order. */
 export type ProjectedChange = Change | readonly Change[] | undefined;

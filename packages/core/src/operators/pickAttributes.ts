@@ -3,7 +3,7 @@ import type { Attributes } from '../sync/messages.js';
 import type { AttributeDiff, Change, Entry } from '../replica/changes.js';
 import { isEmptyDiff } from '../replica/diff.js';
 import { mapChanges } from './mapChanges.js';
-import { setOwn } from '../replica/records.js';
+import { setOwn } from '../protocol/attributes.js';
 
 /**
  * Projects every entry onto the given attributes (names compared case-insensitively), in

@@ -1,10 +1,36 @@
 /**
  * Decoding attributes, shared by the wire decoder (./pdu.ts) and records (./record.ts): the
- * process's table of attribute names, the rule that makes a value text or bytes, and merging
- * a name repeated in another spelling.
+ * types of an entry's attributes (re-exported by ../sync/messages.ts, and from the package),
+ * the process's table of attribute names, the rule that makes a value text or bytes, merging
+ * a name repeated in another spelling, and building records keyed by attribute names.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Attributes, AttributeValue } from '../sync/messages.js';
+
+/** One attribute value: a string when the bytes are valid UTF-8 and the attribute
+ * was not declared binary, otherwise the exact bytes. */
+export type AttributeValue = string | Uint8Array;
+
+/**
+ * Attributes of an entry, keyed by the attribute description as the server spelled it
+ * the first time (e.g. `objectClass`). Names are case-insensitive in LDAP: use
+ * `getAttribute` (../sync/messages.ts) to look one up regardless of case. Values keep the
+ * server's order.
+ */
+export type Attributes = Record<string, AttributeValue[]>;
+
+/**
+ * Sets `record[key] = value` as an own, enumerable property, even for a key such as `__proto__`,
+ * which a plain assignment would turn into a prototype change instead. Keys of records built
+ * here come from the server. Internal: not exported from the package.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  // Plain assignment is the fast path; only `__proto__` needs defining.
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    record[key] = value;
+  }
+}
 
 /** An attribute description as the server spelled it, decoded once. */
 export interface AttributeName {

@@ -45,7 +45,9 @@
 import * as asn1js from 'asn1js';
 
 import { MalformedBerError, ProtocolError } from '../errors.js';
-import type { SyncState } from '../sync/messages.js';
+
+/** The four sync states of the Sync State control (RFC 4533 §2.3). */
+export type SyncState = 'present' | 'add' | 'modify' | 'delete';
 
 /** Sync Request control (RFC 4533 §2.2), attached to the SearchRequest. */
 export const SYNC_REQUEST_OID = '1.3.6.1.4.1.4203.1.9.1.1';

@@ -9,14 +9,15 @@ import {
   decodeValue,
   names,
   overflow,
+  setOwn,
   valuesOf,
   type AttributeName,
+  type AttributeValue,
+  type Attributes,
 } from './attributes.js';
 import { copyBytes, placeCount, recordScratch, takeScratch, writeVarint } from './record.js';
 import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
 import { MalformedBerError } from '../errors.js';
-import type { Attributes, AttributeValue } from '../sync/messages.js';
-import { setOwn } from '../replica/records.js';
 
 // Protocol op tags, RFC 4511 §4.2 (APPLICATION class; constructed unless noted).
 const TAG = {

@@ -24,9 +24,18 @@
  * buffer: reading a string character by character is slow, while writing a string into a buffer
  * and slicing one out are each a single native call.
  */
-import { attributeName, beginEntry, decodeValue, latin1, names, utf8, valuesOf } from './attributes.js';
-import type { Attributes, AttributeValue } from '../sync/messages.js';
-import { setOwn } from '../replica/records.js';
+import {
+  attributeName,
+  beginEntry,
+  decodeValue,
+  latin1,
+  names,
+  setOwn,
+  utf8,
+  valuesOf,
+  type AttributeValue,
+  type Attributes,
+} from './attributes.js';
 import { BerReader } from './ber.js';
 
 const OCTET_STRING = 0x04;

@@ -1,22 +1,21 @@
 /**
- * The change model: what a SyncMessage means for the replica (DESIGN.md "Words"; seeds 002 and 003).
+ * The change model: what a SyncMessage means for the replica (docs/design.md "Words").
  *
  * The wire says present / add / modify / delete; the replica says what actually happened to an
  * entry, classified against what it held before: an `add` for a known entryUUID is a `modify`,
  * a `rename`, or nothing at all. Every entry change carries the entryUUID, so a consumer can
- * correlate across renames and moves (DESIGN.md invariant 3), and every change that replaces
+ * correlate across renames and moves (docs/design.md invariant 3), and every change that replaces
  * or removes an entry carries the `old` state from the replica, like Univention's
  * `handler(dn, new, old, command)` and syncrepl_client's `record_change(dn, old, new)`.
  *
  * Every variant is discriminated on `type`, so `switch (change.type)` narrows to its fields.
  */
-import type { AttributeValue, Attributes, ResetMessage } from '../sync/messages.js';
+import type { AttributeValue, ResetMessage } from '../sync/messages.js';
+import type { Entry } from '../stores/store.js';
 
-/** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
-export interface Entry {
-  dn: string;
-  attributes: Attributes;
-}
+// An entry is what a store holds, so its type is the store layer's, below this one; it is part of
+// the change model, and exported from the package, as it always was.
+export type { Entry };
 
 /**
  * How one attribute changed. Values are compared byte-exactly as a set (LDAP attribute values
@@ -86,7 +85,7 @@ export interface DeleteChange {
 }
 
 /**
- * A refresh completed: the replica equals the directory as seen through this search (DESIGN.md
+ * A refresh completed: the replica equals the directory as seen through this search (docs/design.md
  * invariant 1), and live changes follow. Emitted after every completed refresh, including the
  * refresh that follows a reconnect or a reset, so a consumer may see it more than once.
  */

@@ -11,9 +11,9 @@
  *   twice counts once. `added` / `removed` keep the order of the entry they come from.
  * - An attribute with no values is the same as an absent attribute.
  */
+import { setOwn } from '../protocol/attributes.js';
 import type { AttributeValue, Attributes } from '../sync/messages.js';
 import type { AttributeChange, AttributeDiff } from './changes.js';
-import { setOwn } from './records.js';
 
 /**
  * Compares two attribute sets and returns, per changed attribute, the values added and removed,

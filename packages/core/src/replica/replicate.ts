@@ -99,7 +99,7 @@ import { ReplicaStoreBusyError, defaultReplicaLogger } from '../stores/store.js'
 import type { ReplicaLogger, ReplicaStore } from '../stores/store.js';
 import type { Change, Entry } from './changes.js';
 import { diffAttributes, isEmptyDiff } from './diff.js';
-import { subscribeFor } from '../operators/subscribeFor.js';
+import { subscribeFor } from './subscribeFor.js';
 import { compareCsn, parseCookie } from '../protocol/cookie.js';
 import { ENTRY_RECORD, withEntryRecords, type RecordedMessage } from '../sync/syncrepl.js';
 import { recordEntry } from '../stores/codec.js';

@@ -15,7 +15,7 @@
  * crashing a consumer later.
  */
 import { berToRecord, decodeRecord as readRecord, recordDn, recordToBer } from '../protocol/record.js';
-import type { Entry } from '../replica/changes.js';
+import type { Entry } from './store.js';
 import type { Attributes } from '../sync/messages.js';
 
 /** Stored state that cannot be read back; the store discards its state when it meets one. */

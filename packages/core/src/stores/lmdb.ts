@@ -11,7 +11,7 @@
  *                            (present until the reload's first batch with a cookie)
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
- * batch's entries and its cookie become durable together or not at all (DESIGN.md invariant 2).
+ * batch's entries and its cookie become durable together or not at all (docs/design.md invariant 2).
  * test/unit/stores-lmdb.test.ts SIGKILLs a writer process while transactions are in flight, and
  * finds every batch up to the stored cookie whole and nothing of a later one.
  *
@@ -51,7 +51,7 @@ import {
 import { join } from 'node:path';
 import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
 import { MissingPackageError } from '../errors.js';
-import type { Entry } from '../replica/changes.js';
+import type { Entry } from './store.js';
 import {
   CorruptReplicaError,
   encodeEntryRecord,

@@ -11,7 +11,7 @@
  * Reads happen once per incoming message for an entry the replica holds (to classify it and to
  * build `old`), so the decode is not on a hot loop.
  */
-import type { Entry } from '../replica/changes.js';
+import type { Entry } from './store.js';
 import { encodeEntryRecord, recordEntry } from './codec.js';
 import type { ReplicaBatch, ReplicaStore } from './store.js';
 

@@ -1,6 +1,6 @@
 /**
  * What `replicate({ store })` needs from a place that keeps the replica: entries keyed on
- * entryUUID plus the cookie, committed together (DESIGN.md invariant 2).
+ * entryUUID plus the cookie, committed together (docs/design.md invariant 2).
  *
  * A store is deliberately dumb: it reads synchronously (the replica classifies each message
  * against the entry it holds, so a read per message must be cheap) and applies whole batches
@@ -10,7 +10,13 @@
  *
  * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
  */
-import type { Entry } from '../replica/changes.js';
+import type { Attributes } from '../sync/messages.js';
+
+/** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
+export interface Entry {
+  dn: string;
+  attributes: Attributes;
+}
 
 /** One atomic write: entry mutations and the cookie that covers them. */
 export interface ReplicaBatch {

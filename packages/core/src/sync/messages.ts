@@ -5,20 +5,12 @@
  * Every variant is discriminated on `type`, so a `switch (msg.type)` narrows to the
  * fields that variant has.
  */
+import type { AttributeValue, Attributes } from '../protocol/attributes.js';
+import type { SyncState } from '../protocol/controls.js';
 
-/** One attribute value: a string when the bytes are valid UTF-8 and the attribute
- * was not declared binary, otherwise the exact bytes. */
-export type AttributeValue = string | Uint8Array;
-
-/**
- * Attributes of an entry, keyed by the attribute description as the server spelled it
- * the first time (e.g. `objectClass`). Names are case-insensitive in LDAP: use
- * {@link getAttribute} to look one up regardless of case. Values keep the server's order.
- */
-export type Attributes = Record<string, AttributeValue[]>;
-
-/** The four sync states of the Sync State control (RFC 4533 §2.3). */
-export type SyncState = 'present' | 'add' | 'modify' | 'delete';
+// The wire's own types live in the protocol layer, which this one stands on; they are part of
+// the message model, and exported from the package, as they always were.
+export type { AttributeValue, Attributes, SyncState };
 
 interface EntryMessageBase {
   /** The entry's DN as sent by the server. */
