@@ -106,6 +106,18 @@ export interface SyncreplOptions {
   filter?: string;
   /** Attributes to return. Default: all user attributes. */
   attributes?: readonly string[];
+  /**
+   * The search's size limit (RFC 4511 §4.5.1.4): a refresh that would return more entries ends
+   * with sizeLimitExceeded (an LdapResultError, not retried). Default 0: no limit asked for (the
+   * server's own limits still apply).
+   */
+  sizeLimit?: number;
+  /**
+   * The search's time limit in seconds (RFC 4511 §4.5.1.5), as the server applies it: a search
+   * that runs out ends with timeLimitExceeded (an LdapResultError, not retried). slapd does not
+   * cut a persist stage short for it. Default 0: no limit asked for.
+   */
+  timeLimit?: number;
   /** Attributes whose values always come as `Uint8Array` (names are case-insensitive). */
   binaryAttributes?: readonly string[];
   /** Default `refreshAndPersist`. */
@@ -194,6 +206,12 @@ function normalize(o: SyncreplOptions): Normalized {
     throw new InvalidOptionsError(
       `\`serverId\` must be an integer from 1 to ${MAX_SERVER_ID}, this consumer's own serverID in a multi-provider setup.`,
     );
+  }
+  for (const name of ['sizeLimit', 'timeLimit'] as const) {
+    const limit = o[name];
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0 && limit <= 0x7fffffff)) {
+      throw new InvalidOptionsError(`\`${name}\` must be an integer from 0 (no limit) to 2147483647.`);
+    }
   }
   const idleProbe = o.idleProbe === false ? undefined : (o.idleProbe ?? 30_000);
   if (idleProbe !== undefined && !(idleProbe > 0 && Number.isFinite(idleProbe))) {
@@ -468,9 +486,18 @@ class SyncSession {
       try {
         this.searchId = conn.request(
           (id) =>
-            encodeSearch(id, { base: o.base, scope: n.scope, filter: n.filter, attributes: n.attributes }, [
-              control,
-            ]),
+            encodeSearch(
+              id,
+              {
+                base: o.base,
+                scope: n.scope,
+                filter: n.filter,
+                attributes: n.attributes,
+                sizeLimit: o.sizeLimit,
+                timeLimit: o.timeLimit,
+              },
+              [control],
+            ),
           (res) => {
             try {
               this.onResponse(res, onRefreshDone);
