@@ -72,10 +72,11 @@ export interface Logger {
 /**
  * Where the upstream connection is; reported through `onStatus`. `url` is the server in use
  * (`ldap://host:port` or `ldaps://host:port`, as parsed: never a DN or user information);
- * `attempt` counts the failures since the last completed refresh.
+ * `attempt` counts the failures since the last completed refresh, and `error` (from attempt 1)
+ * is the failure that led to this attempt.
  */
 export type SyncStatus =
-  | { state: 'connecting'; attempt: number; url: string }
+  | { state: 'connecting'; attempt: number; url: string; error?: SyncreplError }
   | { state: 'refreshing'; url: string }
   | { state: 'persisting'; url: string }
   | { state: 'backoff'; delayMs: number; error: SyncreplError }
@@ -354,11 +355,18 @@ class SyncSession {
       let failedInRound = 0;
       /** Rounds in which every URL failed: the backoff's exponent. */
       let rounds = 0;
+      /** The failure that led to the next attempt. */
+      let failure: SyncreplError | undefined;
       for (;;) {
         if (this.ended) return;
         const url = urls[index]!;
         try {
-          this.status({ state: 'connecting', attempt, url: url.href });
+          this.status({
+            state: 'connecting',
+            attempt,
+            url: url.href,
+            ...(attempt > 0 && failure !== undefined ? { error: failure } : {}),
+          });
           await this.runOnce(url, () => {
             // a completed refresh proves the connection healthy again
             attempt = 0;
@@ -371,6 +379,7 @@ class SyncSession {
         } catch (e) {
           if (this.ended) return;
           const err = asSyncreplError(e);
+          failure = err;
           this.closeConnection();
           if (err instanceof RefreshRequiredError && this.n.backoff) {
             // §3.2: the cookie cannot be honoured. Start over without it and tell consumers so
