@@ -370,6 +370,9 @@ describe('syncrepl-rx tail', () => {
     await s.delete(`uid=ck2,${PEOPLE}`);
     const ldif = await run([...args, '--mode', 'refreshOnly', '-LLL']);
     expect(ldif.stdout).toBe(`# delete: entryUUID ${uuid('ck2')} (DN unknown without --store)\n\n`);
+    // --messages prints what the server sends: nothing to warn about
+    const raw = await run([...args, '--mode', 'refreshOnly', '--messages']);
+    expect([raw.code, raw.stderr]).toEqual([0, '']);
   });
 
   test('--reconnect: stderr says once that the connection is lost and once that it is back, naming the server', async () => {

@@ -449,7 +449,7 @@ async function main(): Promise<void> {
         },
         otherIdentity: 'refuse',
         startOver: parsed.startOver,
-        logger: { info: () => {}, warn: say },
+        logger: { info: say, warn: say },
       });
     } catch (err) {
       if (err instanceof ReplicaIdentityError) {
@@ -470,9 +470,13 @@ async function main(): Promise<void> {
     }
   }
 
-  // Without --store, a resume knows nothing of the entries as they were: say once what that means.
+  // Without --store, a resume knows nothing of the entries as they were: say once what that means
+  // for typed changes (--messages prints what the server sends, which is all there is).
   const resuming =
-    parsed.cookieFile !== undefined && !store && (await options.cookieStore?.load()) !== undefined;
+    parsed.cookieFile !== undefined &&
+    !store &&
+    !messages &&
+    (await options.cookieStore?.load()) !== undefined;
   if (resuming) {
     say(
       `resuming from the cookie in ${parsed.cookieFile} without --store, which alone knows the entries as they ` +
