@@ -3,10 +3,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
+import { chmodSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSlapd, type Slapd } from '../fixtures/slapd.js';
-import { CLI, requireBuiltCli, runCli as run } from '../fixtures/cli.js';
+import { CLI, requireBuiltCli, runCli as run, startCli } from '../fixtures/cli.js';
 import { binaryValue, ldifEntry, ldifModify, peopleLdif, personDn } from '../fixtures/ldif.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=com';
@@ -267,6 +268,7 @@ describe('syncrepl-rx tail', () => {
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '-s', 'deep']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--format', 'xml']],
     [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--store', '/tmp/x', '--cookie-file', '/tmp/y']],
+    [['tail', '-H', 'ldap://127.0.0.1:1', '-b', PEOPLE, '--start-over']],
   ])('bad usage %j says what is wrong in one line, points to --help and exits 2', async (args) => {
     const r = await run(args);
     expect(r.code).toBe(2);
@@ -309,5 +311,112 @@ describe('syncrepl-rx tail', () => {
     );
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+  test('refreshOnly ends with ready, without promising live changes', async () => {
+    const r = await run([
+      'tail',
+      '-H',
+      `${s.url} ${s.url}`,
+      ...common.slice(3),
+      '--mode',
+      'refreshOnly',
+      '(uid=user000001)',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('ready    (the replica equals the directory)');
+    expect(r.stdout + r.stderr).not.toMatch(/follow(s|ing) (its|live) changes|live changes follow/);
+  });
+
+  test('--cookie-file without --store: deletes made meanwhile print by entryUUID, and stderr says once what cannot be known', async () => {
+    const cookieFile = join(s.dir, 'honest.cookie');
+    await s.add(
+      [1, 2, 3]
+        .map((i) => `dn: uid=ck${i},${PEOPLE}\nobjectClass: inetOrgPerson\nuid: ck${i}\ncn: ck ${i}\nsn: ck`)
+        .join('\n\n'),
+    );
+    const args = [...common, '--cookie-file', cookieFile, '(uid=ck*)'];
+    // a persistent run, stopped once it is live
+    const first = startCli([...args, '--format', 'ndjson']);
+    await first.waitFor(({ stdout }) => stdout.includes('"type":"ready"'));
+    const stopped = await first.stop();
+    expect([stopped.code, stopped.stderr]).toEqual([0, '']);
+    const uuid = (uid: string) =>
+      lines(stopped.stdout).find((c) => c.dn === `uid=${uid},${PEOPLE}`)?.entryUUID as string;
+    expect(uuid('ck1')).toMatch(/^[0-9a-f-]{36}$/);
+
+    await s.delete(`uid=ck1,${PEOPLE}`);
+    await s.modify(ldifModify(`uid=ck2,${PEOPLE}`, [{ op: 'replace', attribute: 'cn', values: ['ck two'] }]));
+
+    const second = await run([...args, '--mode', 'refreshOnly']);
+    expect(second.code).toBe(0);
+    const printed = second.stdout.trimEnd().split('\n');
+    expect(printed[0]).toBe(`delete   (DN unknown without --store)  {${uuid('ck1')}}`);
+    // the modified entry, whole, as an add: its old values are unknown
+    expect(printed[1]).toBe(`add      uid=ck2,${PEOPLE}  {${uuid('ck2')}}`);
+    expect(printed.slice(2, -1).sort()).toEqual(
+      ['    + cn: ck two', '    + objectClass: inetOrgPerson', '    + sn: ck', '    + uid: ck2'].sort(),
+    );
+    expect(printed.at(-1)).toBe('ready    (the replica equals the directory)');
+    expect(second.stderr.match(/^syncrepl-rx: .*$/gm)).toEqual([
+      expect.stringMatching(
+        /resuming from the cookie in .*honest\.cookie without --store.*changed meanwhile .*prints as add, without old values.*delete made meanwhile by its entryUUID alone/,
+      ),
+    ]);
+
+    // NDJSON and LDIF say the same; a delete known by its DN (a live one) has it
+    await s.delete(`uid=ck3,${PEOPLE}`);
+    const json = await run([...args, '--mode', 'refreshOnly', '--format', 'ndjson']);
+    expect(lines(json.stdout)[0]).toEqual({ type: 'delete', entryUUID: uuid('ck3'), dn: null });
+    await s.delete(`uid=ck2,${PEOPLE}`);
+    const ldif = await run([...args, '--mode', 'refreshOnly', '-LLL']);
+    expect(ldif.stdout).toBe(`# delete: entryUUID ${uuid('ck2')} (DN unknown without --store)\n\n`);
+    // --messages prints what the server sends: nothing to warn about
+    const raw = await run([...args, '--mode', 'refreshOnly', '--messages']);
+    expect([raw.code, raw.stderr]).toEqual([0, '']);
+  });
+
+  test('--reconnect: stderr says once that the connection is lost and once that it is back, naming the server', async () => {
+    const cli = startCli([...common, '--reconnect', '--format', 'ndjson', '(uid=user000007)']);
+    await cli.waitFor(({ stdout }) => stdout.includes('"type":"ready"'));
+    await s.stop();
+    await cli.waitFor(({ stderr }) => stderr.includes('lost the connection'));
+    await s.start();
+    await cli.waitFor(({ stderr }) => stderr.includes('reconnected'));
+    await s.modify(ldifModify(personDn(7), [{ op: 'replace', attribute: 'title', values: ['Back'] }]));
+    await cli.waitFor(({ stdout }) => stdout.includes('"Back"'));
+    const r = await cli.stop();
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^syncrepl-rx: lost the connection to ${s.url} \\(.+\\); reconnecting$`),
+      ),
+      `syncrepl-rx: reconnected to ${s.url}; resuming`,
+    ]);
+  });
+
+  test('--store of another search is refused (exit 3) and left as it is; --start-over discards it; its files are 0600', async () => {
+    const store = join(s.dir, 'refused-store');
+    const args = [...common, '--mode', 'refreshOnly', '--format', 'ndjson', '--store', store];
+    const first = await run([...args, '(uid=user00000[12])', 'cn']);
+    expect(first.code).toBe(0);
+    for (const name of ['data.mdb', 'lock.mdb']) expect(statSync(join(store, name)).mode & 0o777).toBe(0o600);
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+
+    const other = await run([...args, '(uid=user000003)']);
+    expect([other.code, other.stdout]).toEqual([3, '']);
+    expect(other.stderr).toBe(
+      `syncrepl-rx: --store ${store} holds the replica of another search (filter "(uid=user00000[12])", not ` +
+        '"(uid=user000003)"; attributes "cn", not "*"): use another directory, or add --start-over to discard it\n',
+    );
+    // untouched: the same search resumes it (nothing changed meanwhile)
+    const same = await run([...args, '(uid=user00000[12])', 'cn']);
+    expect(lines(same.stdout).map((c) => c.type)).toEqual(['ready']);
+
+    // a store of an earlier version, readable by others, is made 0600 on the next run
+    for (const name of ['data.mdb', 'lock.mdb']) chmodSync(join(store, name), 0o644);
+    const over = await run([...args, '--start-over', '(uid=user000003)']);
+    expect(over.code).toBe(0);
+    expect(lines(over.stdout).map((c) => c.type)).toEqual(['reset', 'add', 'ready']);
+    for (const name of ['data.mdb', 'lock.mdb']) expect(statSync(join(store, name)).mode & 0o777).toBe(0o600);
   });
 });

@@ -468,7 +468,7 @@ describe('the CLI', () => {
     expect(r.stderr).not.toContain(topo.a.readerPassword);
   });
 
-  test('tail --store against another URL of the same directory prints only the delta; another view prints reset first', async () => {
+  test('tail --store against another URL of the same directory prints only the delta; another view is refused, and --start-over prints reset first', async () => {
     const { a, b } = topo;
     const dir = join(directory(), 'store');
     const first = await cli(tail(a.url, ['--store', dir]));
@@ -489,7 +489,16 @@ describe('the CLI', () => {
     expect(delta.map((c) => c.type).sort()).toEqual(['delete', ...Array<string>(6).fill('modify'), 'ready']);
     expect(second.stderr).not.toMatch(/discard|holds a replica of/);
 
-    const third = await cli(tail(b.url, ['--store', dir, '(title=Engineer)']));
+    // another view of the directory: refused (exit 3), the store left as it is
+    const refused = await cli(tail(b.url, ['--store', dir, '(title=Engineer)']));
+    expect([refused.code, refused.stdout]).toEqual([3, '']);
+    expect(refused.stderr).toMatch(
+      /holds the replica of another search \(filter .*, not "\(title=Engineer\)"\)/,
+    );
+    const again = await cli(tail(a.url, ['--store', dir]));
+    expect(ndjson(again.stdout).map((c) => c.type)).toEqual(['ready']);
+
+    const third = await cli(tail(b.url, ['--store', dir, '--start-over', '(title=Engineer)']));
     expect(third.code).toBe(0);
     const reload = ndjson(third.stdout);
     expect(reload[0]).toEqual({ type: 'reset', reason: 'storeDiscarded' });
@@ -497,7 +506,7 @@ describe('the CLI', () => {
     expect(third.stderr).toMatch(/holds a replica of .*not of .*filter=\(title=Engineer\)/);
 
     // text format says it too
-    const text = await cli(tail(b.url, ['--store', dir, '(title=Analyst)'], 'text'));
+    const text = await cli(tail(b.url, ['--store', dir, '--start-over', '(title=Analyst)'], 'text'));
     expect(text.stdout.split('\n')[0]).toMatch(
       /^reset +\(the stored replica was discarded: a full reload follows/,
     );

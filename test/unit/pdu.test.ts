@@ -2,7 +2,8 @@
  * The lean LDAP response decoder (packages/core/src/protocol/pdu.ts) on hand-built bytes.
  */
 import { describe, expect, test } from 'vitest';
-import { decodeMessage } from '../../packages/core/src/protocol/pdu.js';
+import { decodeMessage, encodeSearch } from '../../packages/core/src/protocol/pdu.js';
+import { BerReader } from '../../packages/core/src/protocol/ber.js';
 import { decodeRecord, recordToBer } from '../../packages/core/src/protocol/record.js';
 import { MalformedBerError } from '../../packages/core/src/errors.js';
 import type { Attributes } from '../../packages/core/src/sync/messages.js';
@@ -148,4 +149,24 @@ test('an attribute named __proto__ is an own attribute, not a prototype change',
   if (!isDecodedEntry(msg)) throw new Error('not an entry');
   expect(Object.getPrototypeOf(msg.attributes)).toBe(Object.prototype);
   expect(Object.keys(msg.attributes)).toEqual(['__proto__', 'cn']);
+});
+
+describe('SearchRequest', () => {
+  /** sizeLimit and timeLimit of an encoded SearchRequest (RFC 4511 §4.5.1). */
+  const limits = (bytes: Buffer): [number, number] => {
+    const r = new BerReader(bytes);
+    r.enter(0x30, 'LDAPMessage');
+    r.readInteger(0x02, 'messageID');
+    r.enter(0x63, 'SearchRequest');
+    r.readString(0x04, 'baseObject');
+    r.readInteger(0x0a, 'scope');
+    r.readInteger(0x0a, 'derefAliases');
+    return [r.readInteger(0x02, 'sizeLimit'), r.readInteger(0x02, 'timeLimit')];
+  };
+  const request = { base: 'dc=x', scope: 'sub', filter: '(cn=a)', attributes: [] } as const;
+
+  test('carries the size and time limits asked for, and 0 (no limit) by default', () => {
+    expect(limits(encodeSearch(1, request, []))).toEqual([0, 0]);
+    expect(limits(encodeSearch(2, { ...request, sizeLimit: 25, timeLimit: 7 }, []))).toEqual([25, 7]);
+  });
 });

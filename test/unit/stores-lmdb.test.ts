@@ -16,8 +16,8 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
 import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
-import { LmdbStore, checkLmdbFile } from '../../packages/core/src/stores/lmdb.js';
-import { ReplicaStoreBusyError } from '../../packages/core/src/stores/store.js';
+import { LmdbStore, checkLmdbFile, type LmdbStoreOptions } from '../../packages/core/src/stores/lmdb.js';
+import { ReplicaIdentityError, ReplicaStoreBusyError } from '../../packages/core/src/stores/store.js';
 import type { ReplicaBatch, ReplicaIdentity, ReplicaStore } from '../../packages/core/src/stores/store.js';
 import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
 
@@ -54,8 +54,10 @@ let dir: string;
 let logger: { info: ReturnType<typeof vi.fn>; warn: ReturnType<typeof vi.fn> };
 const opened: LmdbStore[] = [];
 
-async function openStore(options: { identity?: ReplicaIdentity } = {}): Promise<LmdbStore> {
-  const store = await LmdbStore.open(dir, { identity: options.identity ?? identity, logger });
+async function openStore(
+  options: Partial<Omit<LmdbStoreOptions, 'logger'>> & { identity?: ReplicaIdentity } = {},
+): Promise<LmdbStore> {
+  const store = await LmdbStore.open(dir, { ...options, identity: options.identity ?? identity, logger });
   opened.push(store);
   return store;
 }
@@ -301,6 +303,46 @@ describe('LmdbStore', () => {
       const done = await openStore({ identity: view });
       expect(done.discarded).toBeUndefined();
       expect(done.cookie).toBe('c9');
+    });
+
+    it("otherIdentity: 'refuse' leaves a replica of another view as it is, and says what differs", async () => {
+      const store = await openStore();
+      await store.commit(batch([[U1, ann]], 'c1'));
+      await store.close();
+
+      const view = { ...identity, filter: '(objectClass=person)', attributes: ['cn'] };
+      const refused = await openStore({ identity: view, otherIdentity: 'refuse' }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ReplicaIdentityError);
+      const error = refused as ReplicaIdentityError;
+      expect(error.differences).toEqual(['filter', 'attributes']);
+      expect(error.stored.filter).toBe('(objectClass=inetOrgPerson)');
+      expect(error.requested.filter).toBe('(objectClass=person)');
+      expect(logger.warn).not.toHaveBeenCalled();
+
+      // untouched, and not left locked: the same view (another URL too) still resumes it
+      const again = await openStore({ identity: { ...identity, url: 'ldap://b' }, otherIdentity: 'refuse' });
+      expect([again.size, again.cookie, again.discarded]).toEqual([1, 'c1', undefined]);
+    });
+
+    it('startOver discards what the store holds, for the same view or another, and a new store has nothing to discard', async () => {
+      const fresh = await openStore({ startOver: true });
+      expect(fresh.discarded).toBeUndefined();
+      await fresh.commit(batch([[U1, ann]], 'c1'));
+      await fresh.close();
+
+      const same = await openStore({ startOver: true, otherIdentity: 'refuse' });
+      expect([same.size, same.cookie]).toEqual([0, undefined]);
+      expect(same.discarded).toMatch(/start over/);
+      await same.commit(batch([[U2, bob]], 'c2'));
+      await same.close();
+
+      const other = await openStore({
+        identity: { ...identity, base: 'ou=other,dc=example' },
+        startOver: true,
+        otherIdentity: 'refuse',
+      });
+      expect([other.size, other.cookie]).toEqual([0, undefined]);
+      expect(other.discarded).toMatch(/another view/);
     });
 
     it('ignores the order and case of the attribute list', async () => {

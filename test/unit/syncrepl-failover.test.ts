@@ -254,6 +254,15 @@ describe('a URL list', () => {
     expect(statuses.filter((s) => s.state === 'connecting').map((s) => 'attempt' in s && s.attempt)).toEqual([
       0, 1, 1, 2,
     ]);
+    // and `error` is the failure that led to the attempt: refused by dead, then b's lost connection
+    const errors = statuses.map((s) => (s.state === 'connecting' ? (s.error?.code ?? 'none') : undefined));
+    expect(errors.filter((e) => e !== undefined)).toEqual(['none', 'CONNECTION', 'CONNECTION', 'CONNECTION']);
+    const messages = statuses.map((s) => (s.state === 'connecting' ? s.error?.message : undefined));
+    expect(messages.filter((m) => m !== undefined)).toEqual([
+      expect.stringMatching(/refused/),
+      expect.stringMatching(/closed by the server/),
+      expect.stringMatching(/refused/),
+    ]);
   });
 
   it.each([

@@ -64,7 +64,13 @@ export class SyncNotSupportedError extends SyncreplError {
 export class TlsError extends SyncreplError {
   readonly code = 'TLS_FAILED';
   readonly retryable = false;
-  constructor(endpoint: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    /** `host:port` of the server. */
+    readonly endpoint: string,
+    /** What failed, without advice (e.g. `self-signed certificate`). */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       `TLS with ${endpoint} failed: ${reason}. ` +
         'Check the server certificate against the `tls.ca` you pass, and the host name in the URL.',

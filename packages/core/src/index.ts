@@ -69,7 +69,7 @@ export type { MemoryStoreInit } from './stores/memory.js';
 export { LmdbStore, LMDB_STORE_FORMAT, checkLmdbFile } from './stores/lmdb.js';
 export type { LmdbStoreOptions } from './stores/lmdb.js';
 export type { ReplicaStore, ReplicaBatch, ReplicaIdentity, ReplicaLogger } from './stores/store.js';
-export { ReplicaStoreBusyError } from './stores/store.js';
+export { ReplicaIdentityError, ReplicaStoreBusyError } from './stores/store.js';
 export { CorruptReplicaError } from './stores/codec.js';
 export { parseDN, escapeDNValue } from './dn.js';
 export type { RDN, AttributeTypeAndValue } from './dn.js';

@@ -3,11 +3,22 @@
  * messages (`--messages`).
  * - ndjson: one JSON object per line, `type` first; binary values as `{ "base64": "..." }`.
  * - text: readable; a change's attribute values as `+`/`-` lines under it.
+ * - ldif: change records (content records with `--messages`), see ./ldif.ts.
  */
 import type { AttributeValue, Attributes, SyncMessage } from '../sync/messages.js';
 import type { AttributeDiff, Change, ResetChange } from '../replica/changes.js';
+import { ldifChange, ldifMessage, type LdifOptions, type UnknownDelete } from './ldif.js';
 
-export type OutputFormat = 'text' | 'ndjson';
+export type { UnknownDelete } from './ldif.js';
+
+export type OutputFormat = 'text' | 'ndjson' | 'ldif';
+
+export interface FormatOptions {
+  format: OutputFormat;
+  /** refreshAndPersist: a `ready` is followed by live changes (refreshOnly: by the end). */
+  persist: boolean;
+  ldif: LdifOptions;
+}
 
 export function jsonValue(value: AttributeValue): string | { base64: string } {
   return typeof value === 'string' ? value : { base64: Buffer.from(value).toString('base64') };
@@ -38,12 +49,27 @@ export function printable(text: string): string {
   });
 }
 
+/**
+ * Library advice reworded for the command line: CLI users set flags and variables, not options
+ * such as `tls.ca`.
+ */
+export function cliWording(text: string): string {
+  return text
+    .replace(
+      'against the `tls.ca` you pass, and the host name in the URL',
+      'against the CA file (--ca, LDAPTLS_CACERT or TLS_CACERT in ldap.conf), and the host name in -H',
+    )
+    .replace(', or raise the `timeout` option', '')
+    .replace('or pass `reconnect` to do this automatically', 'or use --reconnect to do this automatically');
+}
+
 function textValue(value: AttributeValue): string {
   return typeof value === 'string' ? printable(value) : `base64:${Buffer.from(value).toString('base64')}`;
 }
 
-export function formatMessage(message: SyncMessage, format: OutputFormat): string {
-  if (format === 'ndjson') return `${JSON.stringify(messageToJson(message))}\n`;
+export function formatMessage(message: SyncMessage, options: FormatOptions): string {
+  if (options.format === 'ndjson') return `${JSON.stringify(messageToJson(message))}\n`;
+  if (options.format === 'ldif') return ldifMessage(message, options.ldif, resetReason);
   switch (message.type) {
     case 'present':
     case 'add':
@@ -65,7 +91,7 @@ export function formatMessage(message: SyncMessage, format: OutputFormat): strin
     case 'done':
       return `done${message.refreshDeletes ? ' (refreshDeletes)' : ''}\n`;
     case 'reset':
-      return `reset    (${RESET_REASONS[message.reason]}: a full reload follows; drop what it does not bring back)\n`;
+      return `reset    (${resetReason(message.reason)})\n`;
   }
 }
 
@@ -82,9 +108,14 @@ function jsonDiff(diff: AttributeDiff): Record<string, unknown> {
   return out;
 }
 
-/** The NDJSON object of a change: type, entryUUID, dn (oldDn/newDn for a rename), diff. */
-export function changeToJson(change: Change): Record<string, unknown> {
+/**
+ * The NDJSON object of a change: type, entryUUID, dn (oldDn/newDn for a rename), diff. A delete
+ * whose DN is unknown (see UnknownDelete) has `"dn": null`.
+ */
+export function changeToJson(change: Change | UnknownDelete): Record<string, unknown> {
   switch (change.type) {
+    case 'unknownDelete':
+      return { type: 'delete', entryUUID: change.entryUUID, dn: change.dn ?? null };
     case 'add':
       return {
         type: 'add',
@@ -122,9 +153,12 @@ function diffLines(diff: AttributeDiff): string {
   return out;
 }
 
-export function formatChange(change: Change, format: OutputFormat): string {
-  if (format === 'ndjson') return `${JSON.stringify(changeToJson(change))}\n`;
+export function formatChange(change: Change | UnknownDelete, options: FormatOptions): string {
+  if (options.format === 'ndjson') return `${JSON.stringify(changeToJson(change))}\n`;
+  if (options.format === 'ldif') return ldifChange(change, options.ldif, resetReason);
   switch (change.type) {
+    case 'unknownDelete':
+      return `delete   ${change.dn === undefined ? '(DN unknown without --store)' : printable(change.dn)}  {${change.entryUUID}}\n`;
     case 'add': {
       let out = `add      ${printable(change.dn)}  {${change.entryUUID}}\n`;
       for (const [name, values] of Object.entries(change.entry.attributes))
@@ -138,9 +172,11 @@ export function formatChange(change: Change, format: OutputFormat): string {
     case 'delete':
       return `delete   ${printable(change.dn)}  {${change.entryUUID}}\n`;
     case 'ready':
-      return `ready    (the replica equals the directory; live changes follow)\n`;
+      return options.persist
+        ? 'ready    (the replica equals the directory; live changes follow)\n'
+        : 'ready    (the replica equals the directory)\n';
     case 'reset':
-      return `reset    (${RESET_REASONS[change.reason]}: a full reload follows; drop what it does not bring back)\n`;
+      return `reset    (${resetReason(change.reason)})\n`;
   }
 }
 
@@ -148,3 +184,8 @@ const RESET_REASONS: Record<ResetChange['reason'], string> = {
   refreshRequired: 'the server cannot resume from the cookie',
   storeDiscarded: 'the stored replica was discarded',
 };
+
+function resetReason(reason: string): string {
+  const why = RESET_REASONS[reason as ResetChange['reason']] ?? reason;
+  return `${why}: a full reload follows; drop what it does not bring back`;
+}

@@ -1,56 +1,77 @@
 #!/usr/bin/env node
 /**
- * `syncrepl-rx tail`: prints a syncrepl stream. Flags follow ldapsearch's letters where they exist.
- * Exit codes: 0 done (end of refreshOnly, or a clean stop on Ctrl-C), 1 error, 2 bad usage.
+ * `syncrepl-rx tail`: prints a syncrepl stream. Flags follow ldapsearch's letters where they exist,
+ * and so do the defaults it takes from ldap.conf and LDAP* variables (./config.ts).
+ * Exit codes: 0 done (end of refreshOnly, or a clean stop on Ctrl-C), 1 error, 2 bad usage,
+ * 3 a --store of another search.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { syncrepl, type SyncreplOptions } from '../sync/syncrepl.js';
+import { Observable, Subject } from 'rxjs';
+import { syncrepl, withEntryRecords, type SyncStatus, type SyncreplOptions } from '../sync/syncrepl.js';
 import { fileCookieStore } from '../sync/cookie-store.js';
 import { FlowControl } from '../sync/flow.js';
 import { SyncreplError } from '../errors.js';
 import type { Scope } from '../protocol/pdu.js';
-import { formatChange, formatMessage, printable, type OutputFormat } from './format.js';
-import { replicate, replicateFrom } from '../replica/replicate.js';
+import { parseLdapUrl } from '../protocol/connection.js';
+import type { SyncMessage } from '../sync/messages.js';
+import type { Change } from '../replica/changes.js';
+import {
+  cliWording,
+  formatChange,
+  formatMessage,
+  printable,
+  type FormatOptions,
+  type OutputFormat,
+  type UnknownDelete,
+} from './format.js';
+import { LDIF_WRAP, ldifHeader } from './ldif.js';
+import { checksCertificate, ldapDefaults, type LdapDefaults, type Setting } from './config.js';
+import { readPassword } from './password.js';
+import { replicate, replicateFrom, type ReplicateOptions } from '../replica/replicate.js';
 import { LmdbStore } from '../stores/lmdb.js';
+import { ReplicaIdentityError } from '../stores/store.js';
 import { encodeFilter } from '../protocol/ldapjs.js';
 
-const USAGE = `Usage: syncrepl-rx tail -H URI -b BASE [options] [FILTER [ATTRIBUTE...]]
+const USAGE = `Usage: syncrepl-rx tail [-H URI] [-b BASE] [options] [FILTER [ATTRIBUTE...]]
 
 Follows an LDAP Content Synchronization (RFC 4533) search and prints what changes: add, modify,
 rename and delete (with +/- lines per attribute value), ready and reset (a full reload follows:
-drop what it does not bring back). With --messages it prints the protocol messages instead, one
-line each.
+drop what it does not bring back). --messages prints the protocol messages instead.
 
-  -H URI          ldap://host:port or ldaps://host:port, or several servers of the same
-                  directory separated by spaces or commas ("ldap://a ldap://b"): the first
-                  that answers is used, and with --reconnect a failure moves to the next
-  -D DN           bind DN (simple bind); omit for anonymous
-  -y FILE         read the bind password from FILE (one trailing newline is ignored)
-  -w PASSWORD     bind password on the command line (visible to other users: prefer -y)
-  -b BASE         search base
-  -s SCOPE        base, one or sub (default sub)
-  -Z              StartTLS before binding
-  -x              simple authentication (the default; accepted for ldapsearch habits)
-  --ca FILE       CA certificate(s) to trust for ldaps:// and StartTLS
-  --mode MODE     refreshOnly or refreshAndPersist (default refreshAndPersist)
-  --store DIR     keep the replica in DIR (LMDB): repeated runs resume and report only what
-                  changed meanwhile, with the old values, from any server of the directory
-                  (the store belongs to -D, -b, -s, the filter and attributes, not to -H)
-  --cookie-file F resume from the cookie in F and keep it up to date there (without --store)
+  -H URI          ldap:// or ldaps:// URL; several servers of one directory separated by spaces
+                  or commas: the first that answers is used, --reconnect moves to the next
+  -b BASE         search base          -s SCOPE   base, one or sub (default sub)
+  -D DN           bind DN (simple bind; omit for anonymous)
+  -y FILE         bind password from FILE;  -W  prompt for it (or read one line from stdin)
+  -w PASSWORD     bind password on the command line (visible to other users: prefer -y or -W)
+  -Y EXTERNAL     SASL EXTERNAL: bind as the TLS client certificate (--cert and --key)
+  -Z              StartTLS before binding;  -x  simple bind (the default)
+  --ca FILE       CA certificate(s) to trust;  --cert FILE, --key FILE  TLS client certificate
+  -z N, -l N      size limit (entries) and time limit (seconds) of the search
+  --mode MODE     refreshOnly or refreshAndPersist (default)
+  --store DIR     keep the replica in DIR (LMDB, files 0600): a rerun reports only what changed
+                  meanwhile, with old values, from any server of the directory (the store
+                  belongs to -D, -b, -s, the filter and attributes); a DIR of another search is
+                  refused unless --start-over, which discards what DIR holds and reloads
+  --cookie-file F resume from the cookie in F (without --store: no old values, see README)
   --messages      print protocol messages (present/add/modify/delete, Sync Info, done)
-  --format FMT    text or ndjson (default text)
-  --binary ATTR   always print ATTR's values as base64 (repeatable)
-  --reconnect     reconnect when the connection is lost: at once to the next server of -H,
-                  with backoff once every server failed
-  -h, --help      this help
-  --version       the version of syncrepl-rx
+  --format FMT    text (default), ndjson or ldif;  --binary ATTR  values always as base64
+  -L, -LL, -LLL   LDIF; -LL without comments that only annotate, -LLL also without version
+  -o ldif_wrap=N  fold LDIF lines at N columns (default 78), or no
+  --reconnect     reconnect when the connection is lost (at once to the next -H server,
+                  with backoff once every one failed); stderr says when it is lost and back
+  -h, --help      this help;  --version  the version
 
-FILTER defaults to (objectClass=*); ATTRIBUTEs default to all user attributes.
+FILTER defaults to (objectClass=*); ATTRIBUTEs default to all user attributes. Defaults for -H,
+-b and TLS come from ldap.conf (LDAPCONF, ldaprc) and LDAPURI, LDAPBASE, LDAPTLS_CACERT,
+LDAPTLS_CERT, LDAPTLS_KEY, LDAPTLS_REQCERT, as for ldapsearch; LDAPNOINIT=1 ignores them.
 Ctrl-C stops cleanly: a refresh in progress finishes, then the search is cancelled.
 
 Exit codes: 0 done (the end of a refreshOnly search, Ctrl-C, or stdout closed by its reader),
-1 an error (the server, the network, the store), 2 bad usage.`;
+1 an error (the server, the network, the store), 2 bad usage, 3 --store DIR holds another
+search's replica.`;
 
 /** The package's version, from its package.json (two levels above dist/cli and src/cli). */
 function version(): string {
@@ -68,12 +89,55 @@ class UsageError extends Error {}
 
 interface Parsed {
   options: SyncreplOptions & { url: readonly string[] };
-  format: OutputFormat;
+  output: FormatOptions;
   storeDir: string | undefined;
+  startOver: boolean;
+  cookieFile: string | undefined;
   messages: boolean;
+  /** -W: the password is asked for once the arguments are known to be usable. */
+  askPassword: boolean;
 }
 
-function parse(argv: string[]): Parsed {
+const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error';
+
+/** Reads a file named by a flag, a variable or ldap.conf; a usage error says which. */
+function readNamed(what: string, file: string, source?: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const from = source === undefined ? '' : ` (${source.startsWith('LDAP') ? '' : 'in '}${source})`;
+    throw new UsageError(`cannot read the ${what} ${file}${from}: ${errorCode(err)}`);
+  }
+}
+
+/** `-z` / `-l` as ldapsearch reads them: a number, `none` (0) or `max`. */
+function limit(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value.toLowerCase() === 'none') return 0;
+  if (value.toLowerCase() === 'max') return 0x7fffffff;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 0x7fffffff) {
+    throw new UsageError(`${flag} must be a whole number, none or max, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** `-o ldif_wrap=N|no` (ldapsearch's spelling; ldif-wrap also works). */
+function ldifWrap(options: readonly string[]): number {
+  let wrap = LDIF_WRAP;
+  for (const option of options) {
+    const m = /^ldif[_-]wrap(?:=(.*))?$/i.exec(option);
+    if (!m) throw new UsageError(`unknown -o option ${JSON.stringify(option)} (known: ldif_wrap=N or no)`);
+    const value = m[1];
+    if (value === undefined || value === '' || value === '0') wrap = LDIF_WRAP;
+    else if (value.toLowerCase() === 'no') wrap = Infinity;
+    else if (/^\d+$/.test(value)) wrap = Number(value);
+    else throw new UsageError(`-o ldif_wrap must be a number of columns or no, not ${JSON.stringify(value)}`);
+  }
+  return wrap;
+}
+
+function parse(argv: string[], defaults: () => LdapDefaults): Parsed {
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
@@ -96,14 +160,23 @@ function parse(argv: string[]): Parsed {
         D: { type: 'string' },
         y: { type: 'string' },
         w: { type: 'string' },
+        W: { type: 'boolean' },
+        Y: { type: 'string' },
         b: { type: 'string' },
         s: { type: 'string' },
+        z: { type: 'string' },
+        l: { type: 'string' },
+        L: { type: 'boolean', multiple: true },
+        o: { type: 'string', multiple: true },
         Z: { type: 'boolean' },
         x: { type: 'boolean' },
         ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         mode: { type: 'string' },
         'cookie-file': { type: 'string' },
         store: { type: 'string' },
+        'start-over': { type: 'boolean' },
         messages: { type: 'boolean' },
         format: { type: 'string' },
         binary: { type: 'string', multiple: true },
@@ -120,31 +193,70 @@ function parse(argv: string[]): Parsed {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  // As ldapsearch -H: a list of URIs separated by white space or commas.
-  const urls = (v.H ?? '').split(/[\s,]+/).filter((u) => u !== '');
-  if (urls.length === 0) throw new UsageError('-H URI is required');
-  if (v.b === undefined) throw new UsageError('-b BASE is required');
+  // ldap.conf and LDAP* variables: read only now, and only for what the flags leave open.
+  const conf = defaults();
+  // As ldapsearch -H (and URI in ldap.conf): URIs separated by white space or commas.
+  const uri: Setting | undefined = v.H === undefined ? conf.URI : { value: v.H, source: '-H' };
+  const urls = (uri?.value ?? '').split(/[\s,]+/).filter((u) => u !== '');
+  if (urls.length === 0) throw new UsageError('-H URI is required (or URI in ldap.conf, or LDAPURI)');
+  for (const url of urls) {
+    try {
+      parseLdapUrl(url);
+    } catch (err) {
+      const from = uri?.source === '-H' ? '' : ` (from ${uri?.source})`;
+      throw new UsageError(`${(err as Error).message.replace(/\.$/, '')}${from}`);
+    }
+  }
+  const base = v.b ?? conf.BASE?.value;
+  if (base === undefined) throw new UsageError('-b BASE is required (or BASE in ldap.conf, or LDAPBASE)');
   const scope = (v.s ?? 'sub') as Scope;
   if (!['base', 'one', 'sub'].includes(scope)) throw new UsageError('-s must be base, one or sub');
   const mode = v.mode ?? 'refreshAndPersist';
   if (mode !== 'refreshOnly' && mode !== 'refreshAndPersist') {
     throw new UsageError('--mode must be refreshOnly or refreshAndPersist');
   }
-  const format = (v.format ?? 'text') as OutputFormat;
-  if (format !== 'text' && format !== 'ndjson') throw new UsageError('--format must be text or ndjson');
-  if (v.w !== undefined && v.y !== undefined) throw new UsageError('use either -w or -y, not both');
+  const level = v.L?.length ?? 0;
+  if (level > 0 && v.format !== undefined && v.format !== 'ldif') {
+    throw new UsageError(`-L asks for LDIF: drop --format ${v.format}`);
+  }
+  const format = (v.format ?? (level > 0 ? 'ldif' : 'text')) as OutputFormat;
+  if (!['text', 'ndjson', 'ldif'].includes(format)) {
+    throw new UsageError('--format must be text, ndjson or ldif');
+  }
+  const wrap = ldifWrap(v.o ?? []);
+  const sizeLimit = limit('-z', v.z);
+  const timeLimit = limit('-l', v.l);
+
+  const secrets = [v.w !== undefined && '-w', v.y !== undefined && '-y', v.W && '-W'].filter(
+    (f): f is string => typeof f === 'string',
+  );
+  if (secrets.length > 1) throw new UsageError(`use only one of ${secrets.join(' and ')}`);
+  let sasl: SyncreplOptions['sasl'];
+  if (v.Y !== undefined) {
+    if (v.Y.toUpperCase() !== 'EXTERNAL') {
+      throw new UsageError(
+        '-Y supports EXTERNAL only (the TLS client certificate); use -D for a simple bind',
+      );
+    }
+    if (v.x) throw new UsageError('use either -x (a simple bind) or -Y EXTERNAL');
+    const simple = [...(v.D === undefined ? [] : ['-D']), ...secrets];
+    if (simple.length > 0) {
+      throw new UsageError(`-Y EXTERNAL binds as the TLS client certificate: drop ${simple.join(' and ')}`);
+    }
+    sasl = { mechanism: 'EXTERNAL' };
+  }
+
   if (v.store !== undefined && v['cookie-file'] !== undefined) {
     throw new UsageError('--store keeps the cookie with the replica: drop --cookie-file');
   }
   if (v.store !== undefined && v.messages) throw new UsageError('--store works on changes: drop --messages');
+  if (v['start-over'] && v.store === undefined) throw new UsageError('--start-over is for --store DIR');
   let password = v.w;
   if (v.y !== undefined) {
     try {
       password = readFileSync(v.y, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      throw new UsageError(
-        `cannot read the password file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
+      throw new UsageError(`cannot read the password file: ${errorCode(err)}`);
     }
   }
   const [filter, ...attributes] = parsed.positionals;
@@ -155,38 +267,155 @@ function parse(argv: string[]): Parsed {
       throw new UsageError(`bad filter ${JSON.stringify(filter)}: ${(err as Error).message}`);
     }
   }
-  let ca: Buffer | undefined;
-  if (v.ca !== undefined) {
-    try {
-      ca = readFileSync(v.ca);
-    } catch (err) {
+
+  // TLS: files named by flags are read at once; those from ldap.conf or the environment only
+  // when TLS is used (an ldaps:// URL or -Z), as OpenLDAP's tools do.
+  const usesTls = v.Z === true || urls.some((u) => /^ldaps:/i.test(u));
+  const file = (flag: 'ca' | 'cert' | 'key', key: 'TLS_CACERT' | 'TLS_CERT' | 'TLS_KEY', what: string) => {
+    const named = v[flag];
+    if (named !== undefined) return readNamed(what, named);
+    const setting = conf[key];
+    return usesTls && setting ? readNamed(what, setting.value, setting.source) : undefined;
+  };
+  const ca = file('ca', 'TLS_CACERT', 'CA file');
+  const cert = file('cert', 'TLS_CERT', 'client certificate');
+  const key = file('key', 'TLS_KEY', 'client key');
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError(
+      cert === undefined
+        ? 'a client key needs its certificate: --cert FILE (or LDAPTLS_CERT)'
+        : 'a client certificate needs its key: --key FILE (or LDAPTLS_KEY)',
+    );
+  }
+  let rejectUnauthorized: boolean | undefined;
+  if (usesTls && conf.TLS_REQCERT !== undefined) {
+    rejectUnauthorized = checksCertificate(conf.TLS_REQCERT.value);
+    if (rejectUnauthorized === undefined) {
+      const { value, source } = conf.TLS_REQCERT;
+      const where = source.startsWith('LDAP') ? source : `TLS_REQCERT in ${source}`;
       throw new UsageError(
-        `cannot read the CA file ${v.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        `${where} must be never, allow, try, demand or hard, not ${JSON.stringify(value)}`,
       );
     }
   }
+  if (sasl !== undefined && !usesTls) {
+    throw new UsageError('-Y EXTERNAL binds as the TLS client certificate: use an ldaps:// URL or -Z');
+  }
+  if (sasl !== undefined && cert === undefined) {
+    throw new UsageError('-Y EXTERNAL needs a client certificate: --cert FILE and --key FILE');
+  }
+  const tls = {
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    ...(rejectUnauthorized === false ? { rejectUnauthorized } : {}),
+  };
+
   const options = {
     url: urls,
-    bindDN: v.D,
+    bindDN: sasl ? undefined : v.D,
     password,
-    base: v.b,
+    sasl,
+    base,
     scope,
     filter,
     attributes: attributes.length > 0 ? attributes : undefined,
     mode,
+    sizeLimit,
+    timeLimit,
     startTLS: v.Z,
     binaryAttributes: v.binary,
     reconnect: v.reconnect,
     cookieStore: v['cookie-file'] ? fileCookieStore(v['cookie-file']) : undefined,
-    tls: ca ? { ca } : undefined,
+    tls: Object.keys(tls).length > 0 ? tls : undefined,
   } satisfies SyncreplOptions;
-  return { options, format, storeDir: v.store, messages: v.messages ?? false };
+  return {
+    options,
+    output: { format, persist: mode === 'refreshAndPersist', ldif: { wrap, level } },
+    storeDir: v.store,
+    startOver: v['start-over'] ?? false,
+    cookieFile: v['cookie-file'],
+    messages: v.messages ?? false,
+    askPassword: v.W ?? false,
+  };
+}
+
+/** The first sentence of an error message, for a one-line notice. */
+const firstSentence = (message: string) => message.replace(/\. .*$/s, '').replace(/\.$/, '');
+
+/**
+ * replicate() for a run without --store, plus the deletes it cannot place: a delete (or a
+ * syncIdSet of deleted entryUUIDs) for an entry its in-memory replica never held, which happens
+ * after a resume from --cookie-file. They come out as UnknownDelete, after the changes of the
+ * same message, with the DN when the message had one.
+ */
+function replicateTellingDeletes(
+  source: Observable<SyncMessage>,
+  options: ReplicateOptions,
+): Observable<Change | UnknownDelete> {
+  return new Observable<Change | UnknownDelete>((subscriber) => {
+    const input = new Subject<SyncMessage>();
+    const placed = new Set<string>();
+    const inner = input.pipe(replicate(options)).subscribe({
+      next: (change) => {
+        if (change.type === 'delete') placed.add(change.entryUUID);
+        subscriber.next(change);
+      },
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => subscriber.complete(),
+    });
+    // Straight from syncrepl(), entries keep their records on the way (see withEntryRecords).
+    const outer = (withEntryRecords(source) ?? source).subscribe({
+      next: (message) => {
+        if (placed.size > 0) placed.clear();
+        input.next(message);
+        const deleted: [string, string | undefined][] =
+          message.type === 'delete'
+            ? [[message.entryUUID, message.dn]]
+            : message.type === 'syncIdSet' && message.refreshDeletes
+              ? message.entryUUIDs.map((u) => [u, undefined])
+              : [];
+        for (const [entryUUID, dn] of deleted) {
+          if (!placed.has(entryUUID)) {
+            subscriber.next({ type: 'unknownDelete', entryUUID, ...(dn ? { dn } : {}) });
+          }
+        }
+      },
+      error: (err: unknown) => input.error(err),
+      complete: () => input.complete(),
+    });
+    return () => {
+      outer.unsubscribe();
+      inner.unsubscribe();
+    };
+  });
+}
+
+/** What --store DIR holds and this run asks for, field by field, for one sentence. */
+function identityDifferences(error: ReplicaIdentityError): string {
+  const label = {
+    bindDN: 'bind DN',
+    base: 'base',
+    scope: 'scope',
+    filter: 'filter',
+    attributes: 'attributes',
+  };
+  const shown = (field: keyof typeof label, id: ReplicaIdentityError['stored']) => {
+    if (field === 'attributes') return id.attributes.length === 0 ? '*' : id.attributes.join(',');
+    if (field === 'bindDN') return id.bindDN === '' ? 'anonymous' : id.bindDN;
+    return id[field];
+  };
+  return error.differences
+    .map(
+      (f) =>
+        `${label[f]} ${JSON.stringify(shown(f, error.stored))}, not ${JSON.stringify(shown(f, error.requested))}`,
+    )
+    .join('; ');
 }
 
 async function main(): Promise<void> {
   let parsed: Parsed;
   try {
-    parsed = parse(process.argv.slice(2));
+    parsed = parse(process.argv.slice(2), () => ldapDefaults());
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`syncrepl-rx: ${printable(err.message)}\nTry 'syncrepl-rx --help'.\n`);
@@ -194,7 +423,69 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { options, format, storeDir, messages } = parsed;
+  const { options, output, storeDir, messages } = parsed;
+  // Messages carry what servers said (diagnostic messages, URLs): escaped for the terminal.
+  const say = (line: string) => process.stderr.write(`syncrepl-rx: ${printable(cliWording(line))}\n`);
+  const fail = (code: number, message: string): never => {
+    say(message);
+    process.exit(code);
+  };
+  if (parsed.askPassword) options.password = await readPassword();
+
+  let store: LmdbStore | undefined;
+  if (storeDir) {
+    // What the replica holds is the directory's data: files only this user can read (0600), as
+    // the cookie file. The mask covers what LMDB creates; chmod, stores of earlier versions.
+    process.umask(0o077);
+    try {
+      store = await LmdbStore.open(storeDir, {
+        // The view of the directory, not the server: any provider or replica of it resumes the store.
+        identity: {
+          bindDN: options.bindDN,
+          base: options.base,
+          scope: options.scope,
+          filter: options.filter,
+          attributes: options.attributes,
+        },
+        otherIdentity: 'refuse',
+        startOver: parsed.startOver,
+        logger: { info: say, warn: say },
+      });
+    } catch (err) {
+      if (err instanceof ReplicaIdentityError) {
+        fail(
+          3,
+          `--store ${storeDir} holds the replica of another search (${identityDifferences(err)}): ` +
+            'use another directory, or add --start-over to discard it',
+        );
+      }
+      fail(1, err instanceof Error ? err.message : String(err));
+    }
+    for (const name of ['data.mdb', 'lock.mdb', 'replica.lock']) {
+      try {
+        chmodSync(join(storeDir, name), 0o600);
+      } catch {
+        // not there (lock.mdb on some platforms) or not ours to change: nothing more to do
+      }
+    }
+  }
+
+  // Without --store, a resume knows nothing of the entries as they were: say once what that means
+  // for typed changes (--messages prints what the server sends, which is all there is).
+  const resuming =
+    parsed.cookieFile !== undefined &&
+    !store &&
+    !messages &&
+    (await options.cookieStore?.load()) !== undefined;
+  if (resuming) {
+    say(
+      `resuming from the cookie in ${parsed.cookieFile} without --store, which alone knows the entries as they ` +
+        'were: an entry changed meanwhile (or later) prints as add, without old values, a rename as an add of ' +
+        'its new DN, and a delete made meanwhile by its entryUUID alone (no DN), only if the server names it ' +
+        '(from its session log)',
+    );
+  }
+
   const stop = new AbortController();
   const progress = process.stderr.isTTY ? new Progress() : undefined;
   let interrupted = 0;
@@ -204,21 +495,6 @@ async function main(): Promise<void> {
     stop.abort();
   });
   process.on('SIGTERM', () => stop.abort());
-  // Messages carry what servers said (diagnostic messages, URLs): escaped for the terminal.
-  const say = (line: string) => process.stderr.write(`syncrepl-rx: ${printable(line)}\n`);
-  const store = storeDir
-    ? await LmdbStore.open(storeDir, {
-        // The view of the directory, not the server: any provider or replica of it resumes the store.
-        identity: {
-          bindDN: options.bindDN,
-          base: options.base,
-          scope: options.scope,
-          filter: options.filter,
-          attributes: options.attributes,
-        },
-        logger: { info: say, warn: say },
-      })
-    : undefined;
   // A slow reader of stdout (a pipe) pauses the LDAP socket instead of growing this process.
   const flow = new FlowControl();
   const out = process.stdout;
@@ -229,19 +505,27 @@ async function main(): Promise<void> {
     process.exit(0);
   });
   const print = (text: string) => {
+    if (text === '') return;
     if (!out.write(text) && !flow.paused) {
       flow.pause();
       out.once('drain', () => flow.resume());
     }
   };
-  // Problems (a lost server, the next one tried) always go to stderr; which server is followed,
-  // only when -H names several.
+  if (output.format === 'ldif') print(ldifHeader(output.ldif));
+  const reconnect = options.reconnect === true;
+  // Problems go to stderr; which server is followed, only when -H names several. With
+  // --reconnect, the notices of each retry (they carry a code) give way to two lines from the
+  // status: the connection lost, the connection back.
   const logger = {
-    warn: (message: string) => say(message),
+    warn: (message: string, fields?: Record<string, unknown>) => {
+      if (reconnect && fields?.code !== undefined) return;
+      say(message);
+    },
     ...(options.url.length > 1 ? { info: (message: string) => say(message) } : {}),
   };
+  const onStatus = reconnect ? reconnectNotices(say) : undefined;
   const connect = (cookie?: string) =>
-    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow, logger });
+    syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow, logger, onStatus });
   const done = async (code: number, error?: unknown) => {
     progress?.clear();
     if (error !== undefined) say(error instanceof SyncreplError ? error.message : String(error));
@@ -257,19 +541,65 @@ async function main(): Promise<void> {
       ...observer,
       next(message) {
         progress?.count(message.type, 'refreshDone' in message && message.refreshDone === true);
-        print(formatMessage(message, format));
+        print(formatMessage(message, output));
       },
     });
     return;
   }
-  const changes$ = store ? replicateFrom(store, (cookie) => connect(cookie)) : connect().pipe(replicate());
+  const changes$: Observable<Change | UnknownDelete> = store
+    ? replicateFrom(store, (cookie) => connect(cookie))
+    : replicateTellingDeletes(connect(), {
+        // Expected after a resume without the replica (said once above), not worth a warning.
+        logger: {
+          info: () => {},
+          warn: (m) => (resuming && /presented \d+ entries/.test(m) ? undefined : say(m)),
+        },
+      });
   changes$.subscribe({
     ...observer,
     next(change) {
       progress?.count(change.type, change.type === 'ready');
-      print(formatChange(change, format));
+      print(formatChange(change, output));
     },
   });
+}
+
+/**
+ * With --reconnect, one line when the connection is lost (or the first one fails) and one when a
+ * connection is back, naming the server.
+ */
+function reconnectNotices(say: (line: string) => void): (status: SyncStatus) => void {
+  let trying: string | undefined;
+  let connected = false;
+  let down = false;
+  return (status) => {
+    const failed = (error: SyncreplError | undefined) => {
+      if (down) return;
+      down = true;
+      const why = error ? ` (${firstSentence(cliWording(error.message))})` : '';
+      say(
+        connected
+          ? `lost the connection to ${trying}${why}; reconnecting`
+          : `cannot connect to ${trying}${why}; retrying`,
+      );
+    };
+    switch (status.state) {
+      case 'connecting':
+        if (status.attempt > 0) failed(status.error);
+        trying = status.url;
+        break;
+      case 'backoff':
+        failed(status.error);
+        break;
+      case 'refreshing':
+        if (down) say(`${connected ? 'reconnected' : 'connected'} to ${status.url}; resuming`);
+        down = false;
+        connected = true;
+        break;
+      default:
+        break;
+    }
+  };
 }
 
 /** A progress line on stderr while a long refresh runs (only when stderr is a terminal). */

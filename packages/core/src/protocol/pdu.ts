@@ -135,6 +135,10 @@ export interface SearchRequest {
   scope: Scope;
   filter: string;
   attributes: readonly string[];
+  /** The most entries the server may return (RFC 4511 §4.5.1.4); 0 or absent: no client limit. */
+  sizeLimit?: number;
+  /** The most seconds the server may spend on the search (RFC 4511 §4.5.1.5); 0 or absent: no client limit. */
+  timeLimit?: number;
 }
 
 /** SearchRequest (RFC 4511 §4.5.1); throws what the filter parser throws on a bad filter. */
@@ -147,8 +151,8 @@ export function encodeSearch(messageId: number, req: SearchRequest, controls: Re
       w.writeString(req.base);
       w.writeEnumeration(SCOPE_CODES[req.scope]);
       w.writeEnumeration(0); // derefAliases: neverDerefAliases
-      w.writeInt(0); // sizeLimit
-      w.writeInt(0); // timeLimit
+      w.writeInt(req.sizeLimit ?? 0);
+      w.writeInt(req.timeLimit ?? 0);
       w.writeBoolean(false); // typesOnly
       w.appendBuffer(filter);
       w.startSequence(SEQUENCE);

@@ -60,6 +60,7 @@ import {
   storedRecord,
 } from './codec.js';
 import {
+  ReplicaIdentityError,
   ReplicaStoreBusyError,
   canonicalIdentity,
   defaultReplicaLogger,
@@ -83,6 +84,17 @@ export interface LmdbStoreOptions {
    * store built for another identity starts empty, and `replicate()` says `reset` first.
    */
   identity: ReplicaIdentity;
+  /**
+   * What to do with a store that holds the replica of another identity: `discard` it (the
+   * default: it starts empty, and `replicate()` says `reset` first), or `refuse` to open it:
+   * `open` rejects with a ReplicaIdentityError and leaves the store as it is.
+   */
+  otherIdentity?: 'discard' | 'refuse';
+  /**
+   * Discard whatever the store holds, whichever identity it was built for: the next refresh is
+   * a full one (and `replicate()` says `reset` first, when there was something to discard).
+   */
+  startOver?: boolean;
   /** Where to say that stored state was discarded, and why. Defaults to console warnings. */
   logger?: ReplicaLogger;
   /**
@@ -156,9 +168,9 @@ export class LmdbStore implements ReplicaStore {
 
   /**
    * Opens (or creates) the store in directory `path`. Stored state that was built for another
-   * identity, written by another format version, or cannot be decoded is discarded with a
-   * warning through `logger`, and the store starts empty: the next refresh is then a full one,
-   * and `discarded` says why until it completed. A store recorded with a URL in its identity
+   * identity (unless `otherIdentity: 'refuse'`), written by another format version, or cannot be
+   * decoded is discarded with a warning through `logger`, and the store starts empty: the next
+   * refresh is then a full one, and `discarded` says why until it completed. A store recorded with a URL in its identity
    * (before the URL left it) is reused when the rest of the identity matches.
    */
   static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
@@ -170,7 +182,7 @@ export class LmdbStore implements ReplicaStore {
     mkdirSync(path, { recursive: true });
     const lock = acquireLock(path);
     try {
-      const store = await LmdbStore.#open(path, identity, logger, lock);
+      const store = await LmdbStore.#open(path, identity, logger, lock, options);
       store.#beforeWrite = options.beforeWrite;
       return store;
     } catch (error) {
@@ -184,6 +196,7 @@ export class LmdbStore implements ReplicaStore {
     identity: CanonicalIdentity,
     logger: ReplicaLogger,
     lock: Lock,
+    options: Pick<LmdbStoreOptions, 'otherIdentity' | 'startOver'>,
   ): Promise<LmdbStore> {
     /** Why stored state is being discarded, if it is. */
     let discarded: string | undefined;
@@ -198,9 +211,17 @@ export class LmdbStore implements ReplicaStore {
     let loaded: Loaded | undefined;
     // One read transaction for all of it: cookie and entries from the same snapshot.
     const snapshot = env.root.useReadTransaction();
+    /** A replica of another identity that the caller refused to discard. */
+    let refused: ReplicaIdentityError | undefined;
     try {
       const problem = inspect(env, snapshot, identity, path);
-      if (problem === undefined) {
+      if (problem?.other !== undefined && options.otherIdentity === 'refuse' && !options.startOver) {
+        refused = new ReplicaIdentityError(path, problem.other, identity);
+      } else if (problem === undefined && options.startOver) {
+        const why = 'the caller asked to start over';
+        logger.warn(discarding(path, why));
+        discarded ??= why;
+      } else if (problem === undefined) {
         loaded = load(env, snapshot);
       } else {
         (problem.level === 'info' ? logger.info : logger.warn).call(logger, problem.message);
@@ -211,6 +232,10 @@ export class LmdbStore implements ReplicaStore {
       discarded ??= reason(error);
     } finally {
       snapshot.done();
+    }
+    if (refused !== undefined) {
+      await env.root.close();
+      throw refused;
     }
 
     if (loaded === undefined) {
@@ -474,7 +499,10 @@ function inspect(
   transaction: Transaction,
   identity: CanonicalIdentity,
   path: string,
-): { level: 'info'; message: string } | { level: 'warn'; message: string; reason: string } | undefined {
+):
+  | { level: 'info'; message: string; other?: undefined }
+  | { level: 'warn'; message: string; reason: string; other?: CanonicalIdentity }
+  | undefined {
   const format = env.meta.get('format', { transaction });
   const storedIdentity = env.meta.get('identity', { transaction });
   if (format === undefined && storedIdentity === undefined) {
@@ -497,6 +525,7 @@ function inspect(
   if (!sameIdentity(storedIdentity, identity)) {
     return {
       level: 'warn',
+      other: canonicalIdentity(storedIdentity),
       reason: `it holds a replica of another view: ${describeIdentity(storedIdentity)}`,
       message:
         `Replica store at ${path} holds a replica of ${describeIdentity(storedIdentity)}, ` +

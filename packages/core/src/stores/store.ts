@@ -113,6 +113,33 @@ export class ReplicaStoreBusyError extends Error {
   }
 }
 
+/**
+ * A store holds the replica of another view of the directory (another bind DN, base, scope,
+ * filter or attributes), and was opened with `otherIdentity: 'refuse'`: it was left as it is.
+ */
+export class ReplicaIdentityError extends Error {
+  constructor(
+    /** The store's directory. */
+    readonly path: string,
+    /** What the store holds a replica of. */
+    readonly stored: CanonicalIdentity,
+    /** What it was opened for. */
+    readonly requested: CanonicalIdentity,
+  ) {
+    super(
+      `Replica store at ${path} holds a replica of ${describeIdentity(stored)}, not of ` +
+        `${describeIdentity(requested)}; it was left as it is. Open another directory, or let the store discard it.`,
+    );
+    this.name = 'ReplicaIdentityError';
+  }
+
+  /** The fields that differ, in the order bindDN, base, scope, filter, attributes. */
+  get differences(): (keyof CanonicalIdentity)[] {
+    const fields = ['bindDN', 'base', 'scope', 'filter', 'attributes'] as const;
+    return fields.filter((f) => JSON.stringify(this.stored[f]) !== JSON.stringify(this.requested[f]));
+  }
+}
+
 /** Where stores say what they did with stored state (discarded, reset). `console` fits. */
 export interface ReplicaLogger {
   info(message: string): void;

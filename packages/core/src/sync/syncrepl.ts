@@ -72,10 +72,11 @@ export interface Logger {
 /**
  * Where the upstream connection is; reported through `onStatus`. `url` is the server in use
  * (`ldap://host:port` or `ldaps://host:port`, as parsed: never a DN or user information);
- * `attempt` counts the failures since the last completed refresh.
+ * `attempt` counts the failures since the last completed refresh, and `error` (from attempt 1)
+ * is the failure that led to this attempt.
  */
 export type SyncStatus =
-  | { state: 'connecting'; attempt: number; url: string }
+  | { state: 'connecting'; attempt: number; url: string; error?: SyncreplError }
   | { state: 'refreshing'; url: string }
   | { state: 'persisting'; url: string }
   | { state: 'backoff'; delayMs: number; error: SyncreplError }
@@ -106,6 +107,18 @@ export interface SyncreplOptions {
   filter?: string;
   /** Attributes to return. Default: all user attributes. */
   attributes?: readonly string[];
+  /**
+   * The search's size limit (RFC 4511 §4.5.1.4): a refresh that would return more entries ends
+   * with sizeLimitExceeded (an LdapResultError, not retried). Default 0: no limit asked for (the
+   * server's own limits still apply).
+   */
+  sizeLimit?: number;
+  /**
+   * The search's time limit in seconds (RFC 4511 §4.5.1.5), as the server applies it: a search
+   * that runs out ends with timeLimitExceeded (an LdapResultError, not retried). slapd does not
+   * cut a persist stage short for it. Default 0: no limit asked for.
+   */
+  timeLimit?: number;
   /** Attributes whose values always come as `Uint8Array` (names are case-insensitive). */
   binaryAttributes?: readonly string[];
   /** Default `refreshAndPersist`. */
@@ -194,6 +207,12 @@ function normalize(o: SyncreplOptions): Normalized {
     throw new InvalidOptionsError(
       `\`serverId\` must be an integer from 1 to ${MAX_SERVER_ID}, this consumer's own serverID in a multi-provider setup.`,
     );
+  }
+  for (const name of ['sizeLimit', 'timeLimit'] as const) {
+    const limit = o[name];
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0 && limit <= 0x7fffffff)) {
+      throw new InvalidOptionsError(`\`${name}\` must be an integer from 0 (no limit) to 2147483647.`);
+    }
   }
   const idleProbe = o.idleProbe === false ? undefined : (o.idleProbe ?? 30_000);
   if (idleProbe !== undefined && !(idleProbe > 0 && Number.isFinite(idleProbe))) {
@@ -336,11 +355,18 @@ class SyncSession {
       let failedInRound = 0;
       /** Rounds in which every URL failed: the backoff's exponent. */
       let rounds = 0;
+      /** The failure that led to the next attempt. */
+      let failure: SyncreplError | undefined;
       for (;;) {
         if (this.ended) return;
         const url = urls[index]!;
         try {
-          this.status({ state: 'connecting', attempt, url: url.href });
+          this.status({
+            state: 'connecting',
+            attempt,
+            url: url.href,
+            ...(attempt > 0 && failure !== undefined ? { error: failure } : {}),
+          });
           await this.runOnce(url, () => {
             // a completed refresh proves the connection healthy again
             attempt = 0;
@@ -353,6 +379,7 @@ class SyncSession {
         } catch (e) {
           if (this.ended) return;
           const err = asSyncreplError(e);
+          failure = err;
           this.closeConnection();
           if (err instanceof RefreshRequiredError && this.n.backoff) {
             // §3.2: the cookie cannot be honoured. Start over without it and tell consumers so
@@ -468,9 +495,18 @@ class SyncSession {
       try {
         this.searchId = conn.request(
           (id) =>
-            encodeSearch(id, { base: o.base, scope: n.scope, filter: n.filter, attributes: n.attributes }, [
-              control,
-            ]),
+            encodeSearch(
+              id,
+              {
+                base: o.base,
+                scope: n.scope,
+                filter: n.filter,
+                attributes: n.attributes,
+                sizeLimit: o.sizeLimit,
+                timeLimit: o.timeLimit,
+              },
+              [control],
+            ),
           (res) => {
             try {
               this.onResponse(res, onRefreshDone);
