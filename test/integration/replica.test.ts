@@ -6,13 +6,13 @@
  * (docs/design.md invariant 1). The randomized equivalence test is in replica-random.test.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lastValueFrom, map, take, toArray, type Observable } from 'rxjs';
+import { filter, lastValueFrom, map, take, tap, toArray, type Observable } from 'rxjs';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
 import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { LmdbStore } from '../../packages/core/src/stores/lmdb.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
-import type { ReplicaLogger } from '../../packages/core/src/stores/store.js';
+import type { ReplicaBatch, ReplicaLogger } from '../../packages/core/src/stores/store.js';
 import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
 import { syncrepl } from '../../packages/core/src/sync/syncrepl.js';
 import type { SyncreplOptions } from '../../packages/core/src/sync/syncrepl.js';
@@ -724,7 +724,7 @@ describe('sweeps on real slapd', () => {
   });
 });
 
-describe('entry records: replicate() straight from syncrepl() (records) and through an operator (decoded)', () => {
+describe('entry records: replicate() straight from syncrepl() or with entryRecords through operators (records), through an operator or as copies (encoded)', () => {
   test('give the same changes and the same replica, binary values and binaryAttributes included', async () => {
     const photo = (i: number, dn: string, value: Buffer) =>
       ldifEntry(dn, { ...personAttributes(i), jpegPhoto: value });
@@ -741,14 +741,44 @@ describe('entry records: replicate() straight from syncrepl() (records) and thro
       const subscription = messages$.pipe(replicate({ store })).subscribe((c) => changes.push(c));
       return { changes, stop: () => subscription.unsubscribe() };
     };
-    const direct = new MemoryStore();
-    const piped = new MemoryStore();
+    /** A MemoryStore that counts the entries it was given with and without their record. */
+    class CountingStore extends MemoryStore {
+      withRecord = 0;
+      without = 0;
+      override commit(batch: ReplicaBatch): void {
+        for (const [uuid, entry] of batch.mutations) {
+          if (entry === null) continue;
+          if (batch.records?.has(uuid)) this.withRecord++;
+          else this.without++;
+        }
+        super.commit(batch);
+      }
+    }
+    const direct = new CountingStore();
+    const piped = new CountingStore();
+    // entryRecords: the records survive operators that pass the messages on...
+    const tapped = new CountingStore();
+    // ...and a copy of a message is an ordinary message (its attributes read from the record).
+    const copied = new CountingStore();
     const a = run(syncrepl(options), direct);
     const b = run(syncrepl(options).pipe(map((m) => m)), piped);
+    const c = run(
+      syncrepl({ ...options, entryRecords: true }).pipe(
+        tap(() => undefined),
+        filter(() => true),
+      ),
+      tapped,
+    );
+    const d = run(
+      syncrepl({ ...options, entryRecords: true }).pipe(
+        map((m) => ('attributes' in m ? { ...m, attributes: m.attributes } : m)),
+      ),
+      copied,
+    );
+    const runs = [a, b, c, d];
     const settled = async (count: number) => {
-      for (let i = 0; i < 200 && (a.changes.length < count || b.changes.length < count); i++) await sleep(25);
-      expect(a.changes.length).toBe(count);
-      expect(b.changes.length).toBe(count);
+      for (let i = 0; i < 200 && runs.some((r) => r.changes.length < count); i++) await sleep(25);
+      for (const r of runs) expect(r.changes.length).toBe(count);
     };
     await settled(9); // ou=people, 5 people, 2 with photos; then ready
     await s.modify(
@@ -762,12 +792,25 @@ describe('entry records: replicate() straight from syncrepl() (records) and thro
       ]),
     );
     await settled(13);
-    a.stop();
-    b.stop();
+    for (const r of runs) r.stop();
 
     const types = [...Array<string>(8).fill('add'), 'ready', 'modify', 'modify', 'rename', 'delete'];
     expect(a.changes.map((c) => c.type)).toEqual(types);
     expect(a.changes).toEqual(b.changes);
+    expect(c.changes).toEqual(a.changes);
+    expect(d.changes).toEqual(a.changes);
+    // Straight, or with entryRecords through tap and filter: every entry stored as its record.
+    for (const store of [direct, tapped])
+      expect({ withRecord: store.withRecord > 8, without: store.without }).toEqual({
+        withRecord: true,
+        without: 0,
+      });
+    // Through an operator without the option, or as copies: every entry encoded by the store.
+    for (const store of [piped, copied])
+      expect({ withRecord: store.withRecord, without: store.without > 8 }).toEqual({
+        withRecord: 0,
+        without: true,
+      });
     const photoChange = a.changes[9];
     if (photoChange?.type !== 'modify') throw new Error('expected the photo modify');
     expect(photoChange.old.attributes.jpegPhoto).toEqual([new Uint8Array(binaryValue(90))]);
@@ -780,7 +823,22 @@ describe('entry records: replicate() straight from syncrepl() (records) and thro
     expect(titleChange.diff).toEqual({ title: { added: ['Photographer'], removed: ['Analyst'] } });
 
     const sorted = (store: MemoryStore) => [...store.entries()].sort(([x], [y]) => x.localeCompare(y));
-    expect(sorted(direct)).toEqual(sorted(piped));
+    for (const store of [piped, tapped, copied]) expect(sorted(store)).toEqual(sorted(direct));
     expect(snapshotOf(direct.entries())).toEqual(await ldapSnapshot(s, viewOf(options)));
+  });
+
+  test('an entryRecords message shows the same entry as an ordinary one: attributes decoded once, frozen; JSON alike', async () => {
+    const s = await slapd({ ldif: peopleLdif(3) });
+    const options = reader(s, { reconnect: false, mode: 'refreshOnly' });
+    const plain = await lastValueFrom(syncrepl(options).pipe(toArray()));
+    const recorded = await lastValueFrom(syncrepl({ ...options, entryRecords: true }).pipe(toArray()));
+    expect(JSON.parse(JSON.stringify(recorded))).toEqual(JSON.parse(JSON.stringify(plain)));
+    const entry = recorded.find((m) => m.type === 'add');
+    if (entry?.type !== 'add') throw new Error('expected an add');
+    expect(entry.attributes).toBe(entry.attributes); // decoded once
+    expect(
+      Object.isFrozen(entry) && Object.isFrozen(entry.attributes) && Object.isFrozen(entry.attributes.cn),
+    ).toBe(true);
+    expect(() => (entry.attributes.cn as string[]).push('x')).toThrow(TypeError);
   });
 });

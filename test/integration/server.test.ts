@@ -2,7 +2,8 @@
  * @syncrepl-rx/server through the SubMan example: real slapd, real HTTP, the stream contract
  * (docs/stream-contract.md) rule by rule.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { MemoryStore, type ReplicaBatch } from '../../packages/core/src/index.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -780,3 +781,27 @@ async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('the upstream', () => {
+  test("the server's replica stores entries as the wire brought them (records), through its tap, never encoding them again", async () => {
+    const commit = vi.spyOn(MemoryStore.prototype, 'commit');
+    try {
+      const s = await subman();
+      const r = await sse(`${s.base}${subscribers()}?subscribe=1`);
+      await r.until(ready);
+      const seen = r.events.length;
+      await modifyStatus(s, 'sub000004', 'suspended');
+      await r.until((events) => entries(after(events, seen)).length > 0);
+      // Every entry put into the replica, in the initial load and live, came with its record.
+      const puts = commit.mock.calls.flatMap(([batch]: [ReplicaBatch]) =>
+        [...batch.mutations]
+          .filter(([, entry]) => entry !== null)
+          .map(([uuid]) => batch.records?.has(uuid) ?? false),
+      );
+      expect(puts.length).toBeGreaterThan(10);
+      expect(puts.filter((hasRecord) => !hasRecord)).toEqual([]);
+    } finally {
+      commit.mockRestore();
+    }
+  });
+});

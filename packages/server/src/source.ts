@@ -166,6 +166,9 @@ export class Upstream {
         attributes: [...(options.attributes?.length ? options.attributes : ['*']), ENTRY_CSN],
         mode: 'refreshAndPersist',
         cookie,
+        // The tap below sits between syncrepl() and replicate(): entries keep their wire records
+        // through it, so the replica stores them without encoding them again.
+        entryRecords: true,
         reconnect: reconnect ?? true,
         logger: this.logger,
         onStatus: (s) => this.onStatus(s),

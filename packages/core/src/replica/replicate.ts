@@ -101,7 +101,7 @@ import type { Change, Entry } from './changes.js';
 import { diffAttributes, isEmptyDiff } from './diff.js';
 import { subscribeFor } from './subscribeFor.js';
 import { compareCsn, parseCookie } from '../protocol/cookie.js';
-import { ENTRY_RECORD, withEntryRecords, type RecordedMessage } from '../sync/syncrepl.js';
+import { entryRecordOf, withEntryRecords } from '../sync/syncrepl.js';
 import { recordEntry } from '../stores/codec.js';
 
 export interface ReplicateOptions {
@@ -350,9 +350,9 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
                 ? beginRefresh()
                 : refresh;
             if (current?.tracked) current.presented.add(message.entryUUID);
-            // Straight from syncrepl(), an entry with attributes comes as its record (which
-            // reading `attributes` would decode).
-            const record = (message as RecordedMessage)[ENTRY_RECORD];
+            // From syncrepl() with records, an entry comes as its record (which reading
+            // `attributes` would decode).
+            const record = entryRecordOf(message);
             if (message.type === 'present' && record === undefined && isEmptyAttributes(message.attributes)) {
               if (current !== undefined && !knows(message.entryUUID)) {
                 current.unknownPresents.add(message.entryUUID);

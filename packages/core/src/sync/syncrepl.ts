@@ -158,6 +158,15 @@ export interface SyncreplOptions {
   stop?: AbortSignal;
   /** Backpressure: while `flow` is paused, the socket is not read (see FlowControl). */
   flow?: FlowControl;
+  /**
+   * Entry messages keep the entry as the wire brought it (its record) and decode `attributes`
+   * only when read (then once, frozen). `replicate()` stores such a record as it is instead of
+   * encoding the entry again, whatever operators sit between (`tap`, `filter`, `buffer`...): only
+   * a message that is no longer the one `syncrepl()` emitted (a `map` to a new object) is
+   * encoded. `replicate()` / `replicateFrom()` turn it on by themselves when they subscribe to a
+   * `syncrepl()` Observable directly; set it when something sits between them. Default false.
+   */
+  entryRecords?: boolean;
   logger?: Logger;
   onStatus?: (status: SyncStatus) => void;
   /** For tests of the backoff: the random source of the jitter. */
@@ -255,37 +264,35 @@ function session$(options: SyncreplOptions, records: boolean): Observable<SyncMe
       subscriber.error(err);
       return;
     }
-    const session = new SyncSession(n, subscriber, records);
+    const session = new SyncSession(n, subscriber, records || options.entryRecords === true);
     void session.run();
     return () => session.teardown();
   });
 }
 
-// ---------------------------------------------------------------- entry records (internal)
+// ---------------------------------------------------------------- entry records
 
 /**
- * A `syncrepl()` Observable can also run in a mode for `replicate()` alone: its entry messages
- * then carry their record (stores/codec.ts) under ENTRY_RECORD, so a store keeps the bytes the
- * wire brought instead of encoding the decoded entry again. `replicate()` asks for that mode
- * only when it subscribes to a `syncrepl()` Observable directly: nothing else ever sees those
- * messages, so no code can change an entry between the decoder and the store, and the record
- * always describes the entry it travels with. Not exported from the package.
+ * With `entryRecords` (or when `replicate()` subscribes to a `syncrepl()` Observable directly,
+ * through its record-carrying twin), entry messages carry their record (stores/codec.ts), so a
+ * store keeps the bytes the wire brought instead of encoding the decoded entry again. Such a
+ * message is an EntryRecordMessage: immutable, its attributes decoded from the record on first
+ * read and frozen, so the record always describes the entry the message shows. `entryRecordOf()`
+ * answers only for such a message: a copy (`{ ...m, attributes }`) is an ordinary message.
  */
 const WITH_RECORDS = Symbol('syncrepl-rx.withRecords');
-export const ENTRY_RECORD = Symbol('syncrepl-rx.entryRecord');
-
-/** A message as `withEntryRecords` delivers it. */
-export type RecordedMessage = SyncMessage & { [ENTRY_RECORD]?: string };
+const ENTRY_RECORD = Symbol('syncrepl-rx.entryRecord');
 
 /**
  * An entry message that carries its record. Its attributes are decoded only if something asks
  * (replicate() does not), by a getter on the prototype: a getter in an object literal would be a
  * new closure per message, which V8 keeps alive from the old generation until a full collection
- * (see LazyAttributes in stores/codec.ts). Only replicate() sees these, never a user.
+ * (see LazyAttributes in stores/codec.ts).
  */
 class EntryRecordMessage {
   readonly cookie?: string;
   readonly [ENTRY_RECORD]: string;
+  #attributes: Attributes | undefined;
 
   constructor(
     readonly type: 'add' | 'modify' | 'present',
@@ -296,17 +303,36 @@ class EntryRecordMessage {
   ) {
     if (cookie !== undefined) this.cookie = cookie;
     this[ENTRY_RECORD] = record;
+    Object.freeze(this);
   }
 
   get attributes(): Attributes {
-    return decodeRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
+    if (this.#attributes === undefined) {
+      const attributes = decodeRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
+      for (const values of Object.values(attributes)) Object.freeze(values);
+      this.#attributes = Object.freeze(attributes);
+    }
+    return this.#attributes;
+  }
+
+  /** As an ordinary message: `attributes` is a getter, which JSON would not see. */
+  toJSON(): object {
+    const { type, dn, entryUUID, cookie, attributes } = this;
+    return cookie === undefined
+      ? { type, dn, entryUUID, attributes }
+      : { type, dn, entryUUID, cookie, attributes };
   }
 }
 
+/** The record of an entry message as `syncrepl()` emitted it with records; undefined otherwise. */
+export function entryRecordOf(message: SyncMessage): string | undefined {
+  return message instanceof EntryRecordMessage ? message[ENTRY_RECORD] : undefined;
+}
+
 /** The record-carrying twin of a `syncrepl()` Observable; undefined for any other Observable. */
-export function withEntryRecords(source: Observable<SyncMessage>): Observable<RecordedMessage> | undefined {
+export function withEntryRecords(source: Observable<SyncMessage>): Observable<SyncMessage> | undefined {
   const twin = (source as { [WITH_RECORDS]?: unknown })[WITH_RECORDS];
-  return typeof twin === 'function' ? (twin as () => Observable<RecordedMessage>)() : undefined;
+  return typeof twin === 'function' ? (twin as () => Observable<SyncMessage>)() : undefined;
 }
 
 type Outcome = 'complete';
@@ -539,8 +565,7 @@ class SyncSession {
           if (record === undefined) {
             this.emit({ type: state.state, ...base, attributes: res.attributes ?? {} }, cookie);
           } else {
-            // Only replicate() sees this message (see withEntryRecords), and it reads the record;
-            // the attributes are decoded only if something asks for them.
+            // replicate() reads the record; the attributes are decoded only if something asks.
             this.emit(new EntryRecordMessage(state.state, res.dn, state.entryUUID, cookie, record), cookie);
           }
         }
