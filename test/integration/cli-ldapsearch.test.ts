@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSlapd, type LdifEntry, type Slapd } from '../fixtures/slapd.js';
-import { cliEnv, requireBuiltCli, runCli as run } from '../fixtures/cli.js';
+import { cliEnv, runCli as run, startCliSlapd } from '../fixtures/cli.js';
 import { binaryValue, ldifModify, ldifModrdn, peopleLdif, personDn } from '../fixtures/ldif.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=com';
@@ -17,12 +17,7 @@ let pwFile: string;
 let bind: string[];
 let common: string[];
 beforeAll(async () => {
-  requireBuiltCli();
-  s = await startSlapd({ ldif: peopleLdif(10), sessionlog: 100 });
-  pwFile = join(s.dir, 'cli-reader.pw');
-  await writeFile(pwFile, `${s.readerPassword}\n`, { mode: 0o600 });
-  bind = ['-D', s.readerDN, '-y', pwFile];
-  common = ['tail', '-H', s.url, ...bind, '-b', PEOPLE];
+  ({ slapd: s, pwFile, bind, common } = await startCliSlapd());
 });
 afterAll(() => s?.close());
 

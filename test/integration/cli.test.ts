@@ -7,20 +7,15 @@ import { chmodSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSlapd, type Slapd } from '../fixtures/slapd.js';
-import { CLI, requireBuiltCli, runCli as run, startCli } from '../fixtures/cli.js';
+import { CLI, runCli as run, startCli, startCliSlapd } from '../fixtures/cli.js';
 import { binaryValue, ldifEntry, ldifModify, peopleLdif, personDn } from '../fixtures/ldif.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=com';
 
 let s: Slapd;
-let pwFile: string;
 let common: string[];
 beforeAll(async () => {
-  requireBuiltCli();
-  s = await startSlapd({ ldif: peopleLdif(10), sessionlog: 100 });
-  pwFile = join(s.dir, 'cli-reader.pw');
-  await writeFile(pwFile, `${s.readerPassword}\n`, { mode: 0o600 });
-  common = ['tail', '-H', s.url, '-D', s.readerDN, '-y', pwFile, '-b', PEOPLE];
+  ({ slapd: s, common } = await startCliSlapd());
 });
 afterAll(() => s?.close());
 
