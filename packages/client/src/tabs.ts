@@ -253,6 +253,7 @@ export class TabGroup<Body> {
   }
 
   private open(): void {
+    this.leaderEpoch = undefined; // learnt again from the welcome or the next `lead`
     const channel = this.sharing.channel(this.name);
     this.channel = channel;
     channel.onmessage = (e) => this.receive(e.data as Message);
@@ -321,6 +322,7 @@ export class TabGroup<Body> {
     this.base = base;
     const epoch = randomId();
     this.pos = { epoch, seq: 0 };
+    this.leaderEpoch = epoch;
     this.log = [];
     this.buffered = [];
     this.synced = true;
