@@ -61,6 +61,7 @@ export {
   type LocalStore,
 } from './persistence.js';
 export { writeBehind, type WriteBehindOptions } from './write-behind.js';
+export { foldRenames, type CollectionEdit, type FoldRenamesOptions } from './renames.js';
 export { localWriter, type LocalWriter, type LocalWriterOptions } from './local-writer.js';
 export {
   TabGroup,
