@@ -18,7 +18,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -175,6 +175,7 @@ async function main(): Promise<void> {
   });
   try {
     const version = browser.version();
+    const loadStart = loadavg()[0]!.toFixed(1); // other work on the machine skews every figure
     process.stderr.write(`Chromium ${version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}\n`);
     replay(entries);
     const context = await browser.newContext();
@@ -315,8 +316,9 @@ async function main(): Promise<void> {
     const widths = header.map((h, i) => Math.max(h.length, ...rowsOut.map((r) => r[i]!.length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
     console.log(
-      `\nTabs sharing a stream, Chromium ${version}, ${cpus().length} CPUs, one browser context: ` +
-        `median (min–max) of ${runs} runs; new-tab times from navigation start\n`,
+      `\nTabs sharing a stream, Chromium ${version}, ${cpus().length} CPUs (load average ${loadStart} at the ` +
+        `start, ${loadavg()[0]!.toFixed(1)} at the end), one browser context: median (min–max) of ${runs} runs; ` +
+        'new-tab times from navigation start\n',
     );
     console.log(line(header));
     console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
@@ -325,7 +327,7 @@ async function main(): Promise<void> {
     await mkdir(`${REPO}bench/results`, { recursive: true });
     await writeFile(
       `${REPO}bench/results/browser-tabs.json`,
-      `${JSON.stringify({ chromium: version, runs, entries, burstSize, newTab, newTabRequests, handover, relay }, null, 2)}\n`,
+      `${JSON.stringify({ chromium: version, load: [loadStart, loadavg()[0]], runs, entries, burstSize, newTab, newTabRequests, handover, relay }, null, 2)}\n`,
     );
   } finally {
     await browser.close();
