@@ -18,6 +18,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { replay } from './synthetic.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,47 +38,7 @@ const replayEntries = Number(args.entries);
 const reloadSizes = args.reload.split(',').map(Number);
 const runs = Number(args.runs);
 
-// ── the synthetic stream ──────────────────────────────────────────────────────────────────────
-const REALMS = ['example.org', 'example.net', 'isp.example', 'campus.example'];
-const NAMES = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra', 'Barbara Liskov'];
-const STATUSES = ['active', 'active', 'active', 'suspended', 'disabled'];
-// as long as a real resume cookie of our server (base64url JSON + MAC)
-const REPLAY_COOKIE = `${Buffer.from(JSON.stringify({ src: 'x'.repeat(12), view: 'y'.repeat(12), inst: 'z'.repeat(22), seq: 1, replay: true })).toString('base64url')}.${'m'.repeat(22)}`;
-
-function uuid(i: number): string {
-  const hex = i.toString(16).padStart(12, '0');
-  return `7a05${hex.slice(0, 4)}-7a05-1041-9a0a-${hex}`;
-}
-
-/** The SSE text of a full replay of `n` subscribers, built once per size. */
-const replays = new Map<number, Buffer>();
-function replay(n: number): Buffer {
-  let buffer = replays.get(n);
-  if (buffer) return buffer;
-  const parts: string[] = ['retry: 2000\n\n'];
-  for (let i = 0; i < n; i++) {
-    const realm = REALMS[i % REALMS.length]!;
-    const id = `sub${String(i).padStart(6, '0')}`;
-    const body = {
-      id,
-      realmId: realm,
-      name: NAMES[i % NAMES.length],
-      email: `${id}@${realm}`,
-      phone: `+1 555 ${String(i % 10_000).padStart(4, '0')}`,
-      status: STATUSES[i % STATUSES.length],
-      profile: ['100M', '500M', '1G'][i % 3],
-      groups: i % 2 ? ['gold', 'staff'] : ['silver'],
-      _url: `/realm/${realm}/subscriber/${id}`,
-    };
-    parts.push(
-      `event: entry\nid: ${REPLAY_COOKIE}\ndata: ${JSON.stringify({ entryUUID: uuid(i), syncOp: 'present', body })}\n\n`,
-    );
-  }
-  parts.push(`event: ready\nid: ready-${n}\ndata: {}\n\n`);
-  buffer = Buffer.from(parts.join(''));
-  replays.set(n, buffer);
-  return buffer;
-}
+// ── the synthetic stream: synthetic.ts ───────────────────────────────────────────────────────
 
 async function startServer(): Promise<{ origin: string; close(): Promise<void> }> {
   const files: Record<string, [string, string]> = {

@@ -240,6 +240,7 @@ describe('the SubMan live page in Chromium', () => {
     const streamPath = '/realm/example.net/subscriber?subscribe=1';
     await waitStored(page, streamPath);
     await waitStored(page, '/realm?subscribe=1');
+    await waitStored(page, '/subscriber?subscribe=1'); // every subscriber, for the change log
     const shownBefore = await rows(page, 'subscribers');
     await page.close();
 
@@ -268,8 +269,8 @@ describe('the SubMan live page in Chromium', () => {
     await page.goto(`${front.origin}/#realm=example.net`);
     await eventually(
       () => Promise.resolve(held.length),
-      (n) => n === 2,
-      'both stream requests made',
+      (n) => n === 3,
+      'the three stream requests made',
     );
     const fromDisk = await rows(page, 'subscribers');
     expect(fromDisk).toEqual(shownBefore.map((r) => ({ ...r, classes: '' })));
@@ -278,7 +279,7 @@ describe('the SubMan live page in Chromium', () => {
     expect(early.firstEventAt).toBeUndefined(); // nothing came from the network yet
     expect(typeof early.firstRenderAt).toBe('number'); // rendered from IndexedDB
     expect(early.firstRenderSize).toBe(shownBefore.length);
-    // both requests carried the stored cookie on the FIRST request (Last-Event-ID)
+    // every request carried the stored cookie on the FIRST request (Last-Event-ID)
     for (const h of held) expect(h.lastEventId, h.url).toMatch(/^[\w-]+\.[\w-]+$/);
 
     release();
@@ -466,6 +467,6 @@ describe('the SubMan live page in Chromium', () => {
     const after = (await stats(page, 'subscribers'))!;
     expect(after.present).toBe(before.present);
     expect(after.modify).toBe(before.modify + 1);
-    expect(streamRequests.length).toBe(2);
+    expect(streamRequests.length).toBe(3); // realms, the realm's subscribers, every subscriber
   });
 });

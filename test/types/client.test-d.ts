@@ -4,8 +4,12 @@ import {
   collection,
   type Collection,
   type CollectionChange,
+  type CollectionOptions,
   type CollectionStatus,
   type ExternalStore,
+  type LocalState,
+  type TabRole,
+  type TabSharing,
   type StreamEvent,
 } from '@syncrepl-rx/client';
 
@@ -79,5 +83,18 @@ describe('@syncrepl-rx/client types', () => {
     if (status.kind === 'replaying') expectTypeOf(status.full).toEqualTypeOf<boolean>();
     // @ts-expect-error not a status
     if (status.kind === 'ready') return;
+  });
+
+  it('says whether this tab leads or follows, where tabs share (an optional field: older code compiles)', () => {
+    const status = subscribers.status.getSnapshot();
+    if (status.kind !== 'loading-local') {
+      expectTypeOf(status.role).toEqualTypeOf<TabRole | undefined>();
+      expectTypeOf(status.local).toEqualTypeOf<LocalState>();
+    }
+    // a status written before `role` existed is still a status
+    const old = { kind: 'live', local: { kind: 'empty' } } as const;
+    expectTypeOf(old).toMatchTypeOf<CollectionStatus>();
+    // sharing is on by default; `share: null` opts out; a fake lock manager and channel fit
+    expectTypeOf<CollectionOptions['share']>().toEqualTypeOf<TabSharing | null | undefined>();
   });
 });

@@ -1,12 +1,15 @@
 /* global document, window, location, history, performance, setTimeout, clearTimeout, queueMicrotask */
-// The SubMan live page: two collections of @syncrepl-rx/client (all realms; the subscribers of the
-// picked realm), rendered into keyed tables. No framework: the collection's subscribe() and
-// changes$ are all a view needs. `window.subman` exposes the collections and per-stream event
-// counts, for the console and for the end-to-end tests.
-import { collection } from '/lib/syncrepl-rx-client.js';
+// The SubMan live page: three collections of @syncrepl-rx/client (all realms; the subscribers of
+// the picked realm, shown in a table; every subscriber of every realm, for the change log),
+// rendered into keyed tables. No framework: the collection's subscribe() and changes$ are all a
+// view needs. Tabs of this page share one connection per stream (the client elects one tab).
+// `window.subman` exposes the collections and per-stream event counts, for the console and for
+// the end-to-end tests.
+import { collection, foldRenames } from '/lib/syncrepl-rx-client.js';
 
 const FLASH_MS = 2000;
 const LOG_SIZE = 25;
+const ANNOUNCE_MS = 1000;
 
 const realmColumns = ['id', 'description', 'status'];
 const subscriberColumns = ['id', 'name', 'email', 'status', 'profile', 'groups'];
@@ -31,7 +34,10 @@ function newStats(url) {
 const subman = {
   realms: undefined,
   subscribers: undefined,
+  /** Every subscriber of every realm: a rename or a re-homing is one delete + add here. */
+  all: undefined,
   realm: undefined,
+  search: '',
   stats: { realms: undefined, subscribers: undefined },
 };
 window.subman = subman;
@@ -41,16 +47,23 @@ class LiveTable {
   constructor(table, columns, onPick) {
     this.tbody = table.tBodies[0];
     this.columns = columns;
+    // the column headers, repeated in each cell where narrow screens stack the cells
+    this.labels = [...table.tHead.rows[0].cells].map((th) => th.textContent.trim());
     this.onPick = onPick;
     this.rows = new Map(); // entryUUID → { tr, body }
     this.flashes = new Map(); // entryUUID → 'add' | 'modify', for rows not rendered yet
     this.selected = undefined;
   }
 
-  render(snapshot) {
-    const sorted = [...snapshot].sort(([, a], [, b]) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  /** Shows the entries of `snapshot` that `keep` accepts (all by default); returns how many. */
+  render(snapshot, keep = () => true) {
+    const sorted = [...snapshot]
+      .filter(([, body]) => keep(body))
+      .sort(([, a], [, b]) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const shown = new Set();
     let previous = null;
     for (const [entryUUID, body] of sorted) {
+      shown.add(entryUUID);
       let row = this.rows.get(entryUUID);
       if (!row) {
         row = { tr: document.createElement('tr'), body: undefined };
@@ -71,11 +84,12 @@ class LiveTable {
       }
     }
     for (const [entryUUID, row] of this.rows) {
-      if (!snapshot.has(entryUUID)) {
+      if (!shown.has(entryUUID)) {
         row.tr.remove();
         this.rows.delete(entryUUID);
       }
     }
+    return sorted.length;
   }
 
   fill(tr, body) {
@@ -83,14 +97,18 @@ class LiveTable {
     tr.classList.toggle('selected', this.selected !== undefined && body.id === this.selected);
     tr.replaceChildren(
       ...this.columns.map((name, i) => {
-        const td = document.createElement('td');
+        // The first column names the row: a row header, for screen readers.
+        const td = document.createElement(i === 0 ? 'th' : 'td');
+        if (i === 0) td.scope = 'row';
         td.dataset.col = name;
+        td.dataset.label = this.labels[i];
         const value = body[name];
         const text = Array.isArray(value) ? value.join(', ') : (value ?? '');
         if (i === 0 && this.onPick) {
           const button = document.createElement('button');
           button.type = 'button';
           button.textContent = text;
+          button.setAttribute('aria-label', `Show the subscribers of ${text}`);
           button.addEventListener('click', () => this.onPick(body.id));
           td.append(button);
         } else td.textContent = String(text);
@@ -169,36 +187,160 @@ function describeLocal(local) {
   }
 }
 
+function describeRole(role) {
+  if (role === 'leader') return 'this tab holds the connection';
+  if (role === 'follower') return 'shared by another tab';
+  return '';
+}
+
 function showStatus(element, status) {
   element.dataset.kind = status.kind;
+  element.dataset.role = status.role ?? '';
   element.querySelector('.text').textContent = describeStatus(status);
   element.querySelector('.local').textContent = describeLocal(status.local);
+  element.querySelector('.role').textContent = describeRole(status.role);
   element.title = status.kind === 'error' ? status.error.message : '';
 }
 
+// ── what screen readers hear: statuses at once, changes summed up once a second ──────────────
+const announcer = document.getElementById('announcer');
+let pendingChanges = [];
+let announceTimer;
+function announce(text) {
+  announcer.textContent = text;
+}
+function announceChange(text) {
+  pendingChanges.push(text);
+  if (announceTimer) return;
+  announceTimer = setTimeout(() => {
+    announceTimer = undefined;
+    const [latest] = pendingChanges.slice(-1);
+    announce(
+      pendingChanges.length === 1 ? latest : `${pendingChanges.length} changes; the latest: ${latest}`,
+    );
+    pendingChanges = [];
+  }, ANNOUNCE_MS);
+}
+
+// ── the change log, in words ─────────────────────────────────────────────────────────────────
 const changeLog = document.getElementById('changes');
-function logChange(stream, change) {
+
+const shown = (value) =>
+  value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)
+    ? '(none)'
+    : Array.isArray(value)
+      ? value.join(', ')
+      : String(value);
+
+/** The attributes that differ between two bodies (not id, realm or _url: those are a rename). */
+function attributeChanges(previous, body) {
+  const keys = new Set([...Object.keys(previous), ...Object.keys(body)]);
+  const out = [];
+  for (const key of keys) {
+    if (key === '_url' || key === 'id' || key === 'realmId') continue;
+    if (JSON.stringify(previous[key]) !== JSON.stringify(body[key])) {
+      out.push({ key, from: shown(previous[key]), to: shown(body[key]) });
+    }
+  }
+  return out;
+}
+
+/**
+ * One edit (a change of foldRenames(): a rename or move is one edit) in words: `{ op, text,
+ * attributes }`; undefined for what the log leaves out (the presents of a replay).
+ */
+function describeEdit(kind, edit) {
+  const what = (body) => (kind === 'realm' ? `realm ${body.id}` : body.id);
+  const where = (body) => (kind === 'subscriber' && body.realmId ? ` ${body.realmId}` : '');
+  switch (edit.type) {
+    case 'rename': {
+      const { previous, body } = edit;
+      const attributes = attributeChanges(previous, body);
+      if (kind === 'subscriber' && previous.realmId !== body.realmId) {
+        const as = previous.id === body.id ? '' : ` as ${body.id}`;
+        return {
+          op: 'move',
+          text: `${previous.id} re-homed from ${previous.realmId} to ${body.realmId}${as}`,
+          attributes,
+        };
+      }
+      return { op: 'rename', text: `${what(previous)} renamed to ${body.id}`, attributes };
+    }
+    case 'delete':
+      return edit.cause === 'reset'
+        ? { op: 'delete', text: `${what(edit.previous)} gone (not in the replay)`, attributes: [] }
+        : {
+            op: 'delete',
+            text: `${what(edit.previous)} deleted${kind === 'subscriber' ? ` from${where(edit.previous)}` : ''}`,
+            attributes: [],
+          };
+    default:
+      if (edit.syncOp === 'present') return undefined;
+      if (!edit.previous) {
+        return {
+          op: 'add',
+          text: `${what(edit.body)} added${kind === 'subscriber' ? ` to${where(edit.body)}` : ''}`,
+          attributes: [],
+        };
+      }
+      return {
+        op: 'modify',
+        text: `${what(edit.body)}${kind === 'subscriber' ? ` (${edit.body.realmId})` : ''}`,
+        attributes: attributeChanges(edit.previous, edit.body),
+      };
+  }
+}
+
+function logEdit(kind, edit) {
+  const described = describeEdit(kind, edit);
+  if (!described) return;
+  const { op, text, attributes } = described;
   const li = document.createElement('li');
-  const body = change.type === 'upsert' ? change.body : change.previous;
-  const op = change.type === 'upsert' ? change.syncOp : change.cause === 'reset' ? 'gone (reset)' : 'delete';
-  const time = new Date().toLocaleTimeString();
-  li.className = `op-${change.type === 'upsert' ? change.syncOp : 'delete'}`;
-  li.innerHTML = '<time></time> <span class="op"></span> <b></b> <small></small>';
-  li.querySelector('time').textContent = time;
-  li.querySelector('.op').textContent = op;
-  li.querySelector('b').textContent = `${stream} ${body.id}`;
-  li.querySelector('small').textContent = change.entryUUID;
+  li.className = `op-${op}`;
+  li.dataset.uuid = edit.entryUUID;
+  const time = document.createElement('time');
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString();
+  const badge = document.createElement('span');
+  badge.className = 'op';
+  badge.textContent = op;
+  const what = document.createElement('span');
+  what.className = 'what';
+  what.textContent = text;
+  li.append(time, ' ', badge, ' ', what);
+  const words = [text];
+  if (attributes.length > 0) {
+    const list = document.createElement('span');
+    list.className = 'attributes';
+    for (const { key, from, to } of attributes) {
+      const item = document.createElement('span');
+      item.className = 'attribute';
+      const name = document.createElement('b');
+      name.textContent = key;
+      item.append(name, ` ${from} → ${to}`);
+      list.append(item);
+      words.push(`${key} ${from} → ${to}`);
+    }
+    li.append(list);
+  }
   changeLog.prepend(li);
   while (changeLog.children.length > LOG_SIZE) changeLog.lastElementChild.remove();
+  announceChange(words.join(', '));
 }
 
 /** Wires one collection to its table, status line and stats. Returns the stats. */
-function wire(c, table, statusElement, countElement, name) {
+function wire(c, table, statusElement, countElement, name, options = {}) {
   const stats = newStats(c.url);
+  let announcedKind;
   c.status.subscribe((status) => {
     if (status.kind !== 'loading-local' && stats.localLoadedAt === undefined)
       stats.localLoadedAt = performance.now();
     showStatus(statusElement, status);
+    if (status.kind !== announcedKind && status.kind !== 'loading-local') {
+      announcedKind = status.kind;
+      announce(`${options.label ?? name}: ${describeStatus(status)}`);
+    }
   });
   c.events$.subscribe((event) => {
     stats.firstEventAt ??= performance.now();
@@ -209,11 +351,13 @@ function wire(c, table, statusElement, countElement, name) {
     if (change.type === 'upsert' && change.syncOp !== 'present') {
       table.changed(change.entryUUID, change.previous ? 'modify' : 'add');
     }
-    if (change.type === 'delete' || change.syncOp !== 'present') logChange(name, change);
   });
+  if (options.log) c.changes$.pipe(foldRenames()).subscribe((edit) => logEdit(options.log, edit));
   c.subscribe((snapshot) => {
-    table.render(snapshot);
-    countElement.textContent = `(${snapshot.size})`;
+    const count = table.render(snapshot, options.keep);
+    countElement.textContent =
+      count === snapshot.size ? `(${snapshot.size})` : `(${count} of ${snapshot.size})`;
+    options.rendered?.(count, snapshot.size);
     if (stats.firstRenderAt === undefined && snapshot.size > 0) {
       stats.firstRenderAt = performance.now();
       stats.firstRenderSize = snapshot.size;
@@ -232,7 +376,41 @@ subman.stats.realms = wire(
   document.getElementById('status-realms'),
   document.getElementById('realms-count'),
   'realm',
+  { label: 'Realms', log: 'realm' },
 );
+
+// Every subscriber of every realm, for the log only: here a re-homing is a delete and an add of one
+// entryUUID (in a realm's own stream it is only a delete, or only an add).
+subman.all = collection('/subscriber?subscribe=1');
+subman.all.changes$.pipe(foldRenames()).subscribe((edit) => logEdit('subscriber', edit));
+
+// ── search: filters the subscribers of the realm as you type, over the local state ────────────
+const search = document.getElementById('search');
+const noMatch = document.getElementById('no-match');
+const searchCaption = document.getElementById('search-caption');
+function matches(body) {
+  const q = subman.search;
+  if (!q) return true;
+  return [body.id, body.name, body.email].some((v) =>
+    String(v ?? '')
+      .toLowerCase()
+      .includes(q),
+  );
+}
+function searched(count, size) {
+  noMatch.hidden = !(subman.search && count === 0 && size > 0);
+  searchCaption.textContent = subman.search ? `, matching “${search.value.trim()}”` : '';
+}
+search.addEventListener('input', () => {
+  subman.search = search.value.trim().toLowerCase();
+  const c = subman.subscribers;
+  if (!c) return;
+  const snapshot = c.getSnapshot();
+  const count = subscribersTable.render(snapshot, matches);
+  document.getElementById('subscribers-count').textContent =
+    count === snapshot.size ? `(${snapshot.size})` : `(${count} of ${snapshot.size})`;
+  searched(count, snapshot.size);
+});
 
 async function showRealm(realm) {
   if (realm === subman.realm) return;
@@ -256,6 +434,11 @@ async function showRealm(realm) {
     status,
     document.getElementById('subscribers-count'),
     realm,
+    {
+      label: `Subscribers of ${realm}`,
+      keep: matches,
+      rendered: searched,
+    },
   );
 }
 

@@ -10,6 +10,9 @@
  *
  * Order on start (SPEC.md C1): the stored copy is read and emitted first; only then is the
  * request made, carrying the stored cookie on that very first request.
+ *
+ * Where tabs share (tabs.ts, SPEC.md M1–M10), only the elected tab connects and writes; the others
+ * apply the events it relays, through the same `applyEvent`, so every tab holds the same state.
  */
 import {
   BehaviorSubject,
@@ -18,10 +21,8 @@ import {
   asapScheduler,
   defer,
   distinctUntilChanged,
-  from,
   map,
   startWith,
-  tap,
   type Observable,
   type SchedulerLike,
   type Subscription,
@@ -29,14 +30,12 @@ import {
 import { DEFAULT_BATCH_DELAY_MS, EVENT_ENTRY, EVENT_READY, EVENT_RESET } from './constants.js';
 import { BadRequestError, MalformedEventError, StorageError, describe } from './errors.js';
 import type { BackoffOptions, Fetch } from './fetch-backoff.js';
+import { localWriter, type LocalWriter } from './local-writer.js';
 import {
   createStreamStore,
   hasIndexedDB,
   type LocalStore,
   loadLocal,
-  needsCompaction,
-  writeBatch,
-  type Batch,
   type StateMeta,
   type StoredMeta,
 } from './persistence.js';
@@ -46,10 +45,18 @@ import {
   INITIAL_STATUS,
   statusMachine,
   type CollectionStatus,
+  type LeaderStatus,
   type LocalState,
   type StatusEvent,
 } from './state.js';
-import { writeBehind } from './write-behind.js';
+import {
+  EMPTY_POSITION,
+  TabGroup,
+  browserSharing,
+  type Position,
+  type TabHost,
+  type TabSharing,
+} from './tabs.js';
 
 /**
  * A value that changes over time, in the shape UI state stores consume:
@@ -91,6 +98,12 @@ export interface CollectionOptions {
   connectivity?: Connectivity | null;
   /** Aborting it is `close()`. */
   signal?: AbortSignal;
+  /**
+   * How tabs of this origin share the stream (SPEC.md M1–M10): by default Web Locks and
+   * BroadcastChannel, where both exist (one tab connects and writes, the others follow it);
+   * `null`: this collection works alone, as where they are missing (Node).
+   */
+  share?: TabSharing | null;
 }
 
 export interface Collection<Body> extends ExternalStore<ReadonlyMap<string, Body>> {
@@ -111,11 +124,6 @@ export interface Collection<Body> extends ExternalStore<ReadonlyMap<string, Body
   /** Stops the stream and resolves once pending writes are stored. */
   readonly close: () => Promise<void>;
 }
-
-type WriteItem<Body> =
-  | { type: 'put'; entryUUID: string; body: Body }
-  | { type: 'delete'; entryUUID: string }
-  | { type: 'meta'; meta: StateMeta };
 
 /**
  * Live state of one stream, keyed on entryUUID, persisted in IndexedDB.
@@ -139,7 +147,9 @@ export function collection<Body = unknown>(
   const store =
     options.store === null || noIndexedDB ? undefined : (options.store ?? createStreamStore(streamUrl));
   const notifyScheduler = options.notifyScheduler ?? defaultNotifyScheduler();
-  const writerId = randomId();
+  const sharing = options.share === null ? undefined : (options.share ?? browserSharing());
+  /** The writer id of a collection that works alone (a shared one writes as its term's epoch). */
+  const aloneId = randomId();
 
   let rebuild = new Rebuild<Body>();
   let snapshot: ReadonlyMap<string, Body> = new Map<string, Body>();
@@ -151,13 +161,14 @@ export function collection<Body = unknown>(
     kind: 'off',
     detail: noIndexedDB ? 'no IndexedDB here, state is in memory' : 'store: null',
   };
-  let persisting = false;
-  let expectedWriter: string | undefined;
-  /** The stored meta after the last write (or the load): its layout says when to compact. */
-  let layout: StoredMeta | undefined;
+  /** The stored meta the state was loaded from (its writer, seq and layout). */
+  let loadedMeta: StoredMeta | undefined;
+  let canWrite = false;
+  let writer: LocalWriter<Body> | undefined;
   let cookieRejected = false;
   let closed = false;
   let stream: Subscription | undefined;
+  let group: TabGroup<Body> | undefined;
   let persisted: Promise<void> = Promise.resolve();
 
   const statusEvents = new Subject<StatusEvent>();
@@ -166,7 +177,6 @@ export function collection<Body = unknown>(
   const changes = new Subject<CollectionChange<Body>>();
   const events = new Subject<StreamEvent<Body>>();
   const notifications = new Subject<void>();
-  const writes = new Subject<WriteItem<Body>>();
 
   /** The same object until the entries change (React compares snapshots by identity). */
   const getSnapshot = (): ReadonlyMap<string, Body> => {
@@ -202,117 +212,98 @@ export function collection<Body = unknown>(
   };
 
   // ── persistence ─────────────────────────────────────────────────────────────────────────────
-  const meta = (): StateMeta => ({
-    url: streamUrl,
-    cookie,
-    replaying: rebuild.replaying,
-    buster: options.buster,
-    writer: writerId,
-  });
-  const persistChange = (change: CollectionChange<Body>) => {
-    if (!persisting) return;
-    if (change.type === 'upsert')
-      writes.next({ type: 'put', entryUUID: change.entryUUID, body: change.body });
-    else writes.next({ type: 'delete', entryUUID: change.entryUUID });
+  const meta = (): StateMeta => {
+    const pos = group?.position;
+    return {
+      url: streamUrl,
+      cookie,
+      replaying: rebuild.replaying,
+      buster: options.buster,
+      ...(group && pos ? { writer: pos.epoch, seq: pos.seq } : { writer: aloneId }),
+    };
   };
   /** Queued after the changes of each event: the batch holding them holds their cookie too (P1). */
-  const persistMeta = () => {
-    if (persisting) writes.next({ type: 'meta', meta: meta() });
-  };
-  const stopPersisting = (reason: 'other-tab' | 'write-failed', detail: string) => {
-    if (!persisting) return;
-    persisting = false;
-    setLocal({ kind: 'stopped', reason, detail });
-  };
-  const startPersisting = (customStore: LocalStore) => {
-    persisting = true;
-    persisted = new Promise<void>((resolve) => {
-      writes
-        .pipe(
-          writeBehind({
-            createBatch: (): Batch<Body> => ({ puts: new Map(), deletes: new Set(), meta: meta() }),
-            add: (batch, item) => {
-              if (item.type === 'put') {
-                batch.deletes.delete(item.entryUUID);
-                batch.puts.set(item.entryUUID, item.body);
-              } else if (item.type === 'delete') {
-                batch.puts.delete(item.entryUUID);
-                batch.deletes.add(item.entryUUID);
-              } else batch.meta = item.meta;
-            },
-            // Called when the batch is taken: the state in memory is then exactly what the batch's
-            // meta covers, so a compaction captures it now (as an array: the Map moves on).
-            write: (batch) => {
-              const compactTo = needsCompaction(layout, rebuild.entries.size)
-                ? [...rebuild.entries]
-                : undefined;
-              return from(writeBatch(batch, { expectedWriter, compactTo }, customStore)).pipe(
-                tap((result) => {
-                  if (result.kind === 'written') {
-                    expectedWriter = writerId;
-                    layout = result.meta;
-                  } else stopPersisting('other-tab', 'another tab (or window) with this stream wrote since');
-                }),
-              );
-            },
-            delayMs: options.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS,
-          }),
-        )
-        .subscribe({
-          complete: resolve,
-          error: (err: unknown) => {
-            // The failed transaction wrote nothing: what is stored is still consistent, only older.
-            stopPersisting('write-failed', new StorageError('write', err).message);
-            resolve();
-          },
-        });
+  const persistMeta = () => writer?.meta(meta());
+  const startWriting = (
+    expect: { writer: string | undefined; seq?: number | undefined },
+    replace: boolean,
+  ) => {
+    if (!store || !canWrite) return;
+    const w: LocalWriter<Body> = localWriter<Body>({
+      store,
+      delayMs: options.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS,
+      meta,
+      entries: () => rebuild.entries,
+      layout: loadedMeta,
+      expect,
+      replace,
+      onStopped: (reason, detail) => {
+        if (writer !== w) return; // a term gone by
+        writer = undefined;
+        setLocal({ kind: 'stopped', reason, detail });
+      },
     });
+    writer = w;
+  };
+  const stopWriting = () => {
+    const w = writer;
+    writer = undefined;
+    persisted = w ? w.close() : persisted;
   };
 
-  // ── the stream ──────────────────────────────────────────────────────────────────────────────
+  // ── applying events (from the stream, or relayed by the leader tab) ──────────────────────────
   const apply = (change: CollectionChange<Body> | undefined) => {
     if (!change) return;
     // State first, then the world: a listener may call getSnapshot() or re-enter.
     notifyChanged();
-    persistChange(change);
+    writer?.change(change);
     changes.next(change);
   };
 
-  const onEvent = (e: SseEvent) => {
+  /**
+   * Applies one event to the state; returns the entries a `ready` dropped. A follower passes the
+   * ones its leader dropped (M6). Other event names are not ours: ignored (forward compatible).
+   */
+  const applyEvent = (e: SseEvent, leaderDropped?: readonly string[]): string[] | undefined => {
     switch (e.event) {
       case EVENT_ENTRY: {
         const event = parseEntry<Body>(streamUrl, e);
-        const wasReplaying = rebuild.replaying;
         const change = rebuild.apply(event);
         if (e.id !== undefined) cookie = e.id;
         events.next(event);
         apply(change);
-        persistMeta();
-        if (!wasReplaying && rebuild.replaying) statusEvents.next({ type: 'full-replay' });
-        return;
+        return undefined;
       }
       case EVENT_READY: {
-        const dropped = rebuild.ready();
+        const dropped = rebuild.ready(leaderDropped);
         if (e.id !== undefined) cookie = e.id;
         cookieRejected = false;
         events.next({ type: 'ready', id: e.id });
         for (const change of dropped) apply(change);
-        persistMeta();
-        statusEvents.next({ type: 'ready' });
-        return;
+        return dropped.map((change) => change.entryUUID);
       }
       case EVENT_RESET:
         rebuild.beginFullReplay();
         if (e.id !== undefined) cookie = e.id;
         events.next({ type: 'reset', id: e.id });
-        persistMeta();
-        statusEvents.next({ type: 'full-replay' });
-        return;
+        return undefined;
       default:
-      // Other event names are not ours: ignore them (forward compatible).
+        return undefined;
     }
   };
 
+  /** An event from our own connection: applied, relayed to the other tabs, stored, and the status. */
+  const onEvent = (e: SseEvent) => {
+    if (e.event !== EVENT_ENTRY && e.event !== EVENT_READY && e.event !== EVENT_RESET) return;
+    const wasReplaying = rebuild.replaying;
+    const dropped = applyEvent(e);
+    group?.publish(e, dropped, rebuild.replaying); // before the meta: it carries the event's seq
+    persistMeta();
+    if (e.event === EVENT_READY) statusEvents.next({ type: 'ready' });
+    else if (!wasReplaying && rebuild.replaying) statusEvents.next({ type: 'full-replay' });
+  };
+
+  // ── the stream ──────────────────────────────────────────────────────────────────────────────
   const onNotice = (notice: SseNotice) => {
     switch (notice.type) {
       case 'connecting':
@@ -381,7 +372,59 @@ export function collection<Body = unknown>(
     });
   };
 
+  const reconnect = () => {
+    statusEvents.next({ type: 'reconnect' });
+    connect();
+  };
+
+  // ── tabs (tabs.ts): this collection leads, or follows the tab that does ──────────────────────
+  const host: TabHost<Body> = {
+    applyEvent: (item) => {
+      try {
+        applyEvent(item.event, item.dropped ?? []);
+      } catch (err) {
+        // The leader parsed it first and would have stopped: cannot happen; say so if it does.
+        fail(err);
+      }
+      rebuild.mirrorReplaying(item.replaying);
+    },
+    applySnapshot: (leader) => {
+      for (const change of rebuild.replace(leader.entries)) apply(change);
+      cookie = leader.cookie;
+      rebuild.mirrorReplaying(leader.replaying);
+    },
+    followStatus: (leaderStatus) => statusEvents.next({ type: 'follow', status: leaderStatus }),
+    snapshot: () => ({ entries: [...rebuild.entries], cookie, replaying: rebuild.replaying }),
+    lead: (base) => {
+      // A replay the old leader had not finished is not resumed from its cookie (P5).
+      if (rebuild.replaying) cookie = undefined;
+      // The stored copy this state was built on (M8): the base's meta, or the one loaded.
+      const expect = base
+        ? { writer: base.epoch || undefined, seq: base.epoch ? base.seq : undefined }
+        : { writer: loadedMeta?.writer, seq: loadedMeta?.seq };
+      startWriting(expect, true);
+      reconnect();
+    },
+    stepDown: () => {
+      stream?.unsubscribe();
+      stream = undefined;
+      writer?.abandon();
+      writer = undefined;
+    },
+    reconnect: () => {
+      if (!closed) reconnect();
+    },
+    roleChanged: (role) => statusEvents.next({ type: 'role', role }),
+  };
+  // The leader tells its followers every status it goes through.
+  status.subscribe((s) => {
+    if (group?.role !== 'leader' || s.kind === 'loading-local') return;
+    const { local: _local, role: _role, ...leaderStatus } = s;
+    group.publishStatus(leaderStatus as LeaderStatus);
+  });
+
   const start = async () => {
+    let position: Position | undefined = EMPTY_POSITION;
     if (store) {
       try {
         const loaded = await loadLocal<Body>(streamUrl, { buster: options.buster }, store);
@@ -389,13 +432,16 @@ export function collection<Body = unknown>(
           rebuild = new Rebuild(loaded.entries);
           // A replay that did not reach `ready` must start over: its cookie covers a partial state.
           cookie = loaded.meta.replaying ? undefined : loaded.meta.cookie;
-          expectedWriter = loaded.meta.writer;
-          layout = loaded.meta;
+          if (loaded.meta.replaying) rebuild.mirrorReplaying(true);
+          loadedMeta = loaded.meta;
+          // Written by a version that did not number events: a joining tab cannot say where it is.
+          position =
+            loaded.meta.seq === undefined ? undefined : { epoch: loaded.meta.writer, seq: loaded.meta.seq };
           local = { kind: 'restored', entries: loaded.entries.size };
           snapshotStale = true;
         } else if (loaded.kind === 'empty') local = { kind: 'empty' };
         else local = { kind: 'discarded', reason: loaded.reason, detail: loaded.detail };
-        if (!closed) startPersisting(store);
+        canWrite = true;
       } catch (err) {
         local = { kind: 'off', detail: new StorageError('read', err).message };
       }
@@ -403,6 +449,14 @@ export function collection<Body = unknown>(
     if (closed) return;
     // The stored state goes out now, before any request (C1): synchronously, not on the scheduler.
     if (snapshotStale) notifications.next();
+    if (sharing) {
+      // Follow until elected: the leader, if there is one, catches this tab up (M3–M5).
+      statusEvents.next({ type: 'local-loaded', local, role: 'follower' });
+      group = new TabGroup<Body>(lockName(streamUrl, options.buster), sharing, host);
+      group.join(position);
+      return;
+    }
+    startWriting({ writer: loadedMeta?.writer }, false);
     statusEvents.next({ type: 'local-loaded', local });
     connect();
   };
@@ -412,9 +466,11 @@ export function collection<Body = unknown>(
       closed = true;
       stream?.unsubscribe();
       stream = undefined;
-      writes.complete();
+      stopWriting();
     }
     await persisted;
+    // A leader lets go once its writes are stored: the next one then finds them (M8).
+    group?.close();
     statusEvents.complete();
     changes.complete();
     events.complete();
@@ -447,11 +503,16 @@ export function collection<Body = unknown>(
     getSnapshot,
     reconnect: () => {
       if (closed || status.getValue().kind === 'loading-local') return;
-      statusEvents.next({ type: 'reconnect' });
-      connect();
+      if (group?.role === 'follower') group.requestReconnect();
+      else reconnect();
     },
     close,
   };
+}
+
+/** The Web Lock and BroadcastChannel name of a stream: tabs share it only with the same buster. */
+function lockName(url: string, buster: string | undefined): string {
+  return buster === undefined ? `syncrepl-rx ${url}` : `syncrepl-rx ${url} ${buster}`;
 }
 
 /** Checks the shape docs/stream-contract.md §E1 promises: `{ entryUUID, syncOp, body }`. */

@@ -14,6 +14,8 @@ export {
 } from './rebuild.js';
 export {
   type CollectionStatus,
+  type LeaderStatus,
+  type TabRole,
   type StatusKind,
   type LocalState,
   type DiscardReason,
@@ -60,6 +62,22 @@ export {
   type LocalStore,
 } from './persistence.js';
 export { writeBehind, type WriteBehindOptions } from './write-behind.js';
+export { foldRenames, type CollectionEdit, type FoldRenamesOptions } from './renames.js';
+export { localWriter, type LocalWriter, type LocalWriterOptions } from './local-writer.js';
+export {
+  TabGroup,
+  browserSharing,
+  samePosition,
+  EMPTY_POSITION,
+  RELAY_LOG_SIZE,
+  type TabSharing,
+  type TabHost,
+  type LockManagerLike,
+  type ChannelLike,
+  type Position,
+  type RelayedEvent,
+  type Snapshot,
+} from './tabs.js';
 export {
   SyncClientError,
   HttpError,

@@ -70,8 +70,13 @@ export interface StateMeta {
   /** A full replay was under way: resuming must replay again, so the cookie is not used. */
   replaying: boolean;
   buster: string | undefined;
-  /** The collection instance that wrote (P3). */
+  /** The collection instance that wrote (P3); where tabs share, the leader's epoch (tabs.ts). */
   writer: string;
+  /**
+   * Where tabs share: the number of the writer's last relayed event that the stored state covers,
+   * so that a tab which reads this copy knows where the relay continues (SPEC.md M4).
+   */
+  seq?: number;
 }
 
 /** The meta record: the state's meta plus the layout of the records. */
@@ -134,6 +139,7 @@ function isStoredMeta(value: unknown): value is StoredMeta {
     typeof m.replaying === 'boolean' &&
     (m.buster === undefined || typeof m.buster === 'string') &&
     typeof m.writer === 'string' &&
+    (m.seq === undefined || isCount(m.seq)) &&
     isCount(m.baseRecords) &&
     isCount(m.firstSegment) &&
     isCount(m.nextSegment) &&
@@ -211,15 +217,25 @@ export async function loadLocal<Body>(
 
 /**
  * Writes one batch in one readwrite transaction (P1), if the last writer is still `expectedWriter`
- * (P3): as segments appended to what is stored, or, with `compactTo` (the whole state that the
- * batch's meta covers), as new base records replacing everything.
+ * (P3), and (when given) the stored `seq` is still `expectedSeq`: as segments appended to what is
+ * stored, or, with `compactTo` (the whole state that the batch's meta covers), as new base records
+ * replacing everything.
+ *
+ * `replaceWith` is for the tab that has just been elected to write (SPEC.md M8): the whole state
+ * the batch's meta covers, written as new base records instead of yielding when what is stored is
+ * not what this tab's state was built on (its predecessor's last writes did not all land).
  *
  * @return `written` with the new meta, or `yielded` when another writer got there first (then
  * nothing is written).
  */
 export function writeBatch<Body>(
   batch: Batch<Body>,
-  options: { expectedWriter: string | undefined; compactTo?: readonly (readonly [string, Body])[] },
+  options: {
+    expectedWriter: string | undefined;
+    expectedSeq?: number | undefined;
+    compactTo?: readonly (readonly [string, Body])[];
+    replaceWith?: readonly (readonly [string, Body])[];
+  },
   customStore: LocalStore,
 ): Promise<WriteResult> {
   return idb(customStore)(
@@ -232,7 +248,11 @@ export function writeBatch<Body>(
         read.onsuccess = () => {
           const current: unknown = read.result;
           const stored = isStoredMeta(current) ? current : undefined;
-          if (stored?.writer !== options.expectedWriter) return resolve({ kind: 'yielded' });
+          const expected =
+            stored?.writer === options.expectedWriter &&
+            (!('expectedSeq' in options) || stored?.seq === options.expectedSeq);
+          if (!expected && !options.replaceWith) return resolve({ kind: 'yielded' });
+          const compactTo = expected ? options.compactTo : options.replaceWith;
           const meta: StoredMeta = {
             ...batch.meta,
             format: FORMAT_VERSION,
@@ -243,9 +263,9 @@ export function writeBatch<Body>(
             segmentItems: stored?.segmentItems ?? 0,
           };
           try {
-            if (options.compactTo) {
+            if (compactTo) {
               store.clear();
-              const all = options.compactTo;
+              const all = compactTo;
               meta.baseRecords = Math.ceil(all.length / RECORD_SIZE);
               for (let i = 0; i < meta.baseRecords; i++) {
                 store.put(all.slice(i * RECORD_SIZE, (i + 1) * RECORD_SIZE), baseKey(i));

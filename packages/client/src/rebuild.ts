@@ -91,19 +91,60 @@ export class Rebuild<Body> {
     return { type: 'upsert', syncOp: event.syncOp, entryUUID, body: event.body, previous };
   }
 
-  /** Ends a full replay, if one is running: drops and returns the entries not seen again. */
-  ready(): CollectionChange<Body>[] {
-    const unseen = this.unseen;
+  /**
+   * Ends a full replay, if one is running: drops and returns the entries not seen again. A tab
+   * that follows another (tabs.ts) passes the entries its leader dropped instead: it joined in
+   * the middle of the replay and cannot know itself what was presented before (SPEC.md M6).
+   */
+  ready(dropped?: Iterable<string>): CollectionChange<Body>[] {
+    const unseen = dropped ?? this.unseen;
     this.unseen = undefined;
     if (!unseen) return [];
-    const dropped: CollectionChange<Body>[] = [];
+    const changes: CollectionChange<Body>[] = [];
     for (const entryUUID of unseen) {
       const previous = this.entries.get(entryUUID);
       if (previous === undefined) continue;
       this.entries.delete(entryUUID);
-      dropped.push({ type: 'delete', cause: 'reset', entryUUID, previous });
+      changes.push({ type: 'delete', cause: 'reset', entryUUID, previous });
     }
-    return dropped;
+    return changes;
+  }
+
+  /**
+   * A follower mirrors its leader's `replaying` (which `ready(dropped)` then ends): so that, if it
+   * takes over, it knows not to resume a partial replay's cookie (SPEC.md P5).
+   */
+  mirrorReplaying(replaying: boolean): void {
+    if (replaying && !this.unseen) this.unseen = new Set();
+    else if (!replaying) this.unseen = undefined;
+  }
+
+  /**
+   * Replaces the whole state with `next` (a leader's snapshot) and returns what changed: an
+   * `add` or `modify` upsert per new or different entry, a `delete` per entry gone.
+   */
+  replace(next: Iterable<readonly [string, Body]>): CollectionChange<Body>[] {
+    const changes: CollectionChange<Body>[] = [];
+    const kept = new Set<string>();
+    for (const [entryUUID, body] of next) {
+      kept.add(entryUUID);
+      const previous = this.entries.get(entryUUID);
+      if (previous !== undefined && jsonEqual(previous, body)) continue;
+      this.entries.set(entryUUID, body);
+      changes.push({
+        type: 'upsert',
+        syncOp: previous === undefined ? 'add' : 'modify',
+        entryUUID,
+        body,
+        previous,
+      });
+    }
+    for (const [entryUUID, previous] of this.entries) {
+      if (kept.has(entryUUID)) continue;
+      this.entries.delete(entryUUID);
+      changes.push({ type: 'delete', cause: 'delete', entryUUID, previous });
+    }
+    return changes;
   }
 }
 

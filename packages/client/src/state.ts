@@ -27,6 +27,10 @@
  * Every status after loading carries `local`: what happened to the stored copy. It changes when
  * the copy is discarded (a rejected cookie) or when persisting stops (another tab took over, or a
  * write failed).
+ *
+ * Where tabs share a stream (tabs.ts), every status after loading also carries `role`: `leader`
+ * (this tab holds the connection and writes) or `follower` (another tab does; this one mirrors its
+ * status through `follow` events, with its own `local`). Without sharing there is no `role`.
  */
 import { distinctUntilChanged, scan, startWith, type OperatorFunction } from 'rxjs';
 
@@ -53,18 +57,39 @@ export type LocalState =
   /** Persisting stopped for this session; what is stored stays consistent. */
   | { kind: 'stopped'; reason: 'other-tab' | 'write-failed'; detail: string };
 
+/**
+ * Whether this tab holds the stream for the others (`leader`: the one connection, the one writer)
+ * or mirrors the tab that does (`follower`). See SPEC.md M1–M10.
+ */
+export type TabRole = 'leader' | 'follower';
+
+/** What every status after `loading-local` carries. `role` is there only where tabs share. */
+interface Carried {
+  local: LocalState;
+  role?: TabRole;
+}
+
 export type CollectionStatus =
   | { kind: 'loading-local' }
-  | { kind: 'connecting'; local: LocalState; attempt: number; retryInMs: number; lastError: unknown }
-  | { kind: 'replaying'; local: LocalState; full: boolean }
-  | { kind: 'live'; local: LocalState }
-  | { kind: 'offline'; local: LocalState }
-  | { kind: 'error'; local: LocalState; error: Error };
+  | ({ kind: 'connecting'; attempt: number; retryInMs: number; lastError: unknown } & Carried)
+  | ({ kind: 'replaying'; full: boolean } & Carried)
+  | ({ kind: 'live' } & Carried)
+  | ({ kind: 'offline' } & Carried)
+  | ({ kind: 'error'; error: Error } & Carried);
+
+type WithoutCarried<S> = S extends unknown ? Omit<S, 'local' | 'role'> : never;
+
+/** A leader's status as the tabs that follow it receive it: without its `local` and `role`. */
+export type LeaderStatus = WithoutCarried<Exclude<CollectionStatus, { kind: 'loading-local' }>>;
 
 /** What moves the status. */
 export type StatusEvent =
-  | { type: 'local-loaded'; local: LocalState }
+  | { type: 'local-loaded'; local: LocalState; role?: TabRole }
   | { type: 'local-changed'; local: LocalState }
+  /** This tab now leads or follows (tabs.ts). */
+  | { type: 'role'; role: TabRole }
+  /** A follower takes its leader's status (keeping its own `local` and `role`). */
+  | { type: 'follow'; status: LeaderStatus }
   | { type: 'connecting'; attempt: number; retryInMs: number; error: unknown }
   /** A stream opened; `resumed` when the request carried a resume cookie. */
   | { type: 'open'; resumed: boolean }
@@ -84,44 +109,49 @@ export const INITIAL_STATUS: CollectionStatus = Object.freeze({ kind: 'loading-l
  */
 export function nextStatus(status: CollectionStatus, event: StatusEvent): CollectionStatus {
   if (status.kind === 'loading-local') {
-    return event.type === 'local-loaded'
-      ? { kind: 'connecting', local: event.local, attempt: 0, retryInMs: 0, lastError: undefined }
-      : status;
+    if (event.type !== 'local-loaded') return status;
+    const carried: Carried = event.role ? { local: event.local, role: event.role } : { local: event.local };
+    return { kind: 'connecting', ...carried, attempt: 0, retryInMs: 0, lastError: undefined };
   }
-  const { local } = status;
+  // `local` and `role` go along from one status to the next.
+  const carried: Carried = status.role ? { local: status.local, role: status.role } : { local: status.local };
   switch (event.type) {
     case 'local-loaded':
       return status;
     case 'local-changed':
       return { ...status, local: event.local };
+    case 'role':
+      return status.role === event.role ? status : { ...status, role: event.role };
+    case 'follow':
+      return { ...event.status, ...carried };
     case 'connecting':
       if (status.kind === 'error') return status;
       return {
         kind: 'connecting',
-        local,
+        ...carried,
         attempt: event.attempt,
         retryInMs: event.retryInMs,
         lastError: event.error,
       };
     case 'open':
-      return status.kind === 'connecting' ? { kind: 'replaying', local, full: !event.resumed } : status;
+      return status.kind === 'connecting' ? { kind: 'replaying', ...carried, full: !event.resumed } : status;
     case 'full-replay':
       if (status.kind === 'replaying' && status.full) return status;
       return status.kind === 'replaying' || status.kind === 'live'
-        ? { kind: 'replaying', local, full: true }
+        ? { kind: 'replaying', ...carried, full: true }
         : status;
     case 'ready':
-      return status.kind === 'replaying' ? { kind: 'live', local } : status;
+      return status.kind === 'replaying' ? { kind: 'live', ...carried } : status;
     case 'dropped':
       return status.kind === 'replaying' || status.kind === 'live'
-        ? { kind: 'connecting', local, attempt: 0, retryInMs: 0, lastError: event.error }
+        ? { kind: 'connecting', ...carried, attempt: 0, retryInMs: 0, lastError: event.error }
         : status;
     case 'offline':
-      return status.kind === 'error' || status.kind === 'offline' ? status : { kind: 'offline', local };
+      return status.kind === 'error' || status.kind === 'offline' ? status : { kind: 'offline', ...carried };
     case 'failed':
-      return { kind: 'error', local, error: event.error };
+      return { kind: 'error', ...carried, error: event.error };
     case 'reconnect':
-      return { kind: 'connecting', local, attempt: 0, retryInMs: 0, lastError: undefined };
+      return { kind: 'connecting', ...carried, attempt: 0, retryInMs: 0, lastError: undefined };
   }
 }
 
