@@ -38,6 +38,8 @@ function fakeServer() {
     statuses,
     send: (text: string) => streams.at(-1)!.enqueue(encoder.encode(text)),
     end: () => streams.at(-1)!.close(),
+    /** The connection breaks mid-stream, as fetch reports a reset or a server killed mid-chunk. */
+    cut: () => streams.at(-1)!.error(new TypeError('network error')),
     /** Resolves when request number `n` (1-based) has been made. */
     request: (n: number) =>
       new Promise<void>((resolve) => {
@@ -58,6 +60,29 @@ const until = async (predicate: () => boolean, ms = 3000) => {
 const FAST = { initialDelay: 1, maxDelay: 5 };
 
 describe('eventStream', () => {
+  it('a stream cut mid-way (network error) is a drop: it reconnects with the last id, and does not fail', async () => {
+    const server = fakeServer();
+    const notices: SseNotice[] = [];
+    let failed: unknown;
+    const sub = eventStream('http://s.test/realm?subscribe=1', {
+      fetch: server.fetch,
+      connectivity: null,
+      backoff: FAST,
+    }).subscribe({ next: (n) => notices.push(n), error: (e: unknown) => (failed = e) });
+    await server.request(1);
+    server.send('event: ready\nid: c1\ndata: {}\n\n');
+    await until(() => notices.some((n) => n.type === 'event'));
+    server.cut();
+    await server.request(2);
+    expect(failed).toBeUndefined();
+    expect(server.requests[1]!.headers['Last-Event-ID']).toBe('c1');
+    const dropped = notices.find((n) => n.type === 'dropped');
+    expect(dropped).toMatchObject({ type: 'dropped', error: new TypeError('network error') });
+    server.send('event: ready\nid: c2\ndata: {}\n\n');
+    await until(() => notices.filter((n) => n.type === 'event').length === 2);
+    sub.unsubscribe();
+  });
+
   it('sends Last-Event-ID on the FIRST request, and Accept: text/event-stream', async () => {
     const server = fakeServer();
     const sub = eventStream('http://s.test/realm?subscribe=1', {

@@ -161,8 +161,12 @@ export function eventStream(url: string, options: EventStreamOptions = {}): Obse
       emit({ type: 'connecting', attempt: 0, delayMs: 0, error: undefined });
     };
 
-    /** One request and its stream; true when at least one event arrived. */
-    const readOnce = async (signal: AbortSignal): Promise<boolean> => {
+    /**
+     * One request and its stream: whether at least one event arrived, and the error that cut the
+     * stream if one did (a reset connection, a server killed mid-chunk, a proxy timeout): that is
+     * a drop to reconnect from, like the end of the stream, not a failure to give up on.
+     */
+    const readOnce = async (signal: AbortSignal): Promise<{ received: boolean; cut?: unknown }> => {
       const sent = lastEventId || undefined; // an empty id means "no id" (WHATWG HTML §9.2.6)
       const via = options.resumeVia ?? 'header';
       const headers: Record<string, string> = {
@@ -200,17 +204,24 @@ export function eventStream(url: string, options: EventStreamOptions = {}): Obse
       const decoder = new TextDecoder();
       const cancel = () => void reader.cancel().catch(() => {});
       signal.addEventListener('abort', cancel, { once: true });
+      let cut: unknown;
       try {
         for (;;) {
-          const { done, value } = await reader.read();
-          if (done || subscriber.closed) break;
-          parser.feed(decoder.decode(value, { stream: true }));
+          let chunk: ReadableStreamReadResult<Uint8Array>;
+          try {
+            chunk = await reader.read();
+          } catch (err) {
+            if (!signal.aborted) cut = err;
+            break;
+          }
+          if (chunk.done || subscriber.closed) break;
+          parser.feed(decoder.decode(chunk.value, { stream: true }));
         }
       } finally {
         signal.removeEventListener('abort', cancel);
       }
       if (signal.aborted) throw abortReason(signal);
-      return received;
+      return cut === undefined ? { received } : { received, cut };
     };
 
     const run = async () => {
@@ -223,8 +234,10 @@ export function eventStream(url: string, options: EventStreamOptions = {}): Obse
         stop.signal.addEventListener('abort', onStop, { once: true });
         let error: unknown;
         try {
-          if (await readOnce(connection.signal)) failures = 0;
+          const read = await readOnce(connection.signal);
+          if (read.received) failures = 0;
           else failures++;
+          error = read.cut;
         } catch (err) {
           if (stop.signal.aborted) return;
           if (!connection.signal.aborted) throw err; // not retryable: fetchWithBackoff retried the rest
