@@ -331,6 +331,27 @@ describe('the SubMan live page in Chromium', () => {
     expect(metrics).not.toMatch(/syncrepl_rx_resumes_total\{[^}]*outcome="reset"[^}]*\} [1-9]/);
   }, 90_000);
 
+  it('(4b) a connection cut mid-stream (a network error in the browser) reconnects, stays live, no replay', async () => {
+    const page = await openLive(await newContext(), 'isp.example');
+    await waitStored(page, '/realm/isp.example/subscriber?subscribe=1');
+    const before = (await stats(page, 'subscribers'))!;
+    front.cut();
+    await eventually(
+      () => stats(page, 'subscribers'),
+      (s) => (s?.ready ?? 0) > before.ready,
+      'a ready on a new connection after the cut',
+      30_000,
+    );
+    const [target] = await ldapSubscribers('isp.example');
+    await setStatus('isp.example', target!.id, other(target!.status));
+    await waitLive(page);
+    await expectSubscribersMatchLdap(page, 'isp.example');
+    const after = (await stats(page, 'subscribers'))!;
+    expect(after.present).toBe(before.present); // resumed, not replayed
+    expect(after.reset).toBe(0);
+    expect(await statusKind(page, 'subscribers')).toBe('live');
+  }, 90_000);
+
   it('(5) a stored cookie the server cannot honour gives a reset, and the page ends in exactly the server’s state', async () => {
     const context = await newContext();
     let page = await openLive(context, 'campus.example');

@@ -27,6 +27,8 @@ export interface Front {
   readonly origin: string;
   /** Where requests go from now on (a SubMan `base`). Open streams stay on the old target. */
   setTarget(base: string): void;
+  /** Resets every connection from the browser, mid-stream: a network cut, as the browser sees one. */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,9 @@ export async function startFront(target: string): Promise<Front> {
     origin: `http://127.0.0.1:${port}`,
     setTarget(base) {
       current = base;
+    },
+    cut() {
+      for (const s of sockets) s.resetAndDestroy();
     },
     async close() {
       for (const s of sockets) s.destroy();
