@@ -207,14 +207,11 @@ export function eventStream(url: string, options: EventStreamOptions = {}): Obse
       let cut: unknown;
       try {
         for (;;) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
-          try {
-            chunk = await reader.read();
-          } catch (err) {
+          const chunk = await reader.read().catch((err: unknown) => {
             if (!signal.aborted) cut = err;
-            break;
-          }
-          if (chunk.done || subscriber.closed) break;
+            return undefined;
+          });
+          if (!chunk || chunk.done || subscriber.closed) break;
           parser.feed(decoder.decode(chunk.value, { stream: true }));
         }
       } finally {
