@@ -461,6 +461,34 @@ class SyncSession {
     // The stored cookie may carry the sid of the server that sent it: never send that back.
     const cookie = requestCookie(this.guard.current, o.serverId);
     this.keepAttribute = is389DsCookie(cookie) ? attributeSelection(n.attributes) : undefined;
+    if (is389DsCookie(cookie)) {
+      // 389-ds serves any cookie whose change number it has reached, even when its retro
+      // changelog no longer holds the changes after it (sync_cookie_isvalid: "Accept any state
+      // request for now"): what was trimmed would be lost without a word. Its root DSE says
+      // where the changelog starts; a cookie before that needs the reload that 4096 asks for.
+      const dse = await withTimeout(
+        conn.readBase('', ['firstchangenumber']),
+        n.timeout,
+        conn.endpoint,
+        'reading the root DSE',
+        () => conn.destroy(),
+      );
+      const rootDse =
+        dse === undefined
+          ? {}
+          : (dse.attributes ??
+            (dse.record === undefined ? {} : decodeRecord(Buffer.from(dse.record, 'latin1')).attributes));
+      const value = Object.entries(rootDse).find(
+        ([name]) => name.toLowerCase() === 'firstchangenumber',
+      )?.[1][0];
+      const first = Number(typeof value === 'string' ? value : undefined);
+      const at = Number(cookie!.slice(cookie!.lastIndexOf('#') + 1));
+      if (Number.isSafeInteger(first) && first > 0 && at + 1 < first) {
+        throw new RefreshRequiredError(
+          `the 389-ds retro changelog starts at change ${first}, after the cookie's change ${at}: changes are lost`,
+        );
+      }
+    }
     this.log.info?.(
       `syncrepl: searching ${url.href} ${this.guard.current === undefined ? 'without a cookie (full refresh)' : 'from the last cookie'}`,
     );
