@@ -250,6 +250,64 @@ describe('refreshOnly against 389-ds', () => {
   });
 });
 
+describe('a cookie older than the trimmed retro changelog', () => {
+  test('ns-slapd would serve it and drop the trimmed changes; syncrepl() sees it and reloads (reset)', async () => {
+    const trimmed = await startDs389({ ldif: peopleLdif(4), changelogMaxAge: '2s' });
+    try {
+      const o = options(trimmed, PEOPLE, {
+        mode: 'refreshOnly',
+        reconnect: { initialDelay: 10, maxDelay: 50 },
+      });
+      const store = new MemoryStore();
+      const first = consume(store, o);
+      await first.changes.ended(20_000);
+      const at = Number(store.cookie?.split('#').pop());
+      await trimmed.delete(`uid=user000001,${PEOPLE}`);
+      await trimmed.modify(
+        ldifModify(`uid=user000002,${PEOPLE}`, [{ op: 'replace', attribute: 'title', values: ['x'] }]),
+      );
+      // wait until the changelog no longer holds the delete (the first change after the cookie)
+      const firstChange = async () => {
+        const [dse] = await trimmed.search('', 'base', '(objectClass=*)', ['firstchangenumber']);
+        return Number(dse?.attributes.firstchangenumber?.[0]);
+      };
+      const deadline = Date.now() + 30_000;
+      while ((await firstChange()) <= at + 1 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
+      expect(await firstChange()).toBeGreaterThan(at + 1);
+
+      // what the server alone does with that cookie: done, without the trimmed delete
+      const raw = await trimmed.tool('ldapsearch', [
+        '-x',
+        '-H',
+        trimmed.url,
+        '-D',
+        trimmed.readerDN,
+        '-y',
+        trimmed.readerPasswordFile,
+        '-b',
+        PEOPLE,
+        '-E',
+        `sync=ro/${store.cookie}`,
+        '1.1',
+      ]);
+      expect(raw.stdout).toContain('result: 0 Success');
+      expect(raw.stdout).not.toContain('no longer match the search'); // the delete is gone
+
+      const second = consume(store, o);
+      await second.changes.ended(20_000);
+      expect(second.changes.error).toBeUndefined();
+      expect(second.changes.items[0]).toMatchObject({ type: 'reset' });
+      expect(
+        snapshotDifferences(snapshotOf(store.entries()), await ldapSnapshot(trimmed, viewOf(o))),
+      ).toEqual([]);
+      expect([...store.entries()].some(([, e]) => e.dn === `uid=user000001,${PEOPLE}`)).toBe(false);
+    } finally {
+      await trimmed.close();
+    }
+  });
+});
+
 describe('refreshAndPersist against 389-ds', () => {
   test('live add, modify, modrdn, move out, move in and delete become typed changes with old, new and diff', async () => {
     const base = await area(2);
