@@ -123,6 +123,9 @@ describe('the 389-ds fixture', () => {
       expect(asReader.map((e) => e.dn)).toContain(`cn=reader,${SUFFIX}`);
       expect(asReader.some((e) => 'userPassword' in e.attributes)).toBe(false);
       expect(await own.search(PEOPLE, 'one', '(uid=*)', ['uid'], 'anonymous')).toHaveLength(3);
+      // no size limit (2000 by default), as on the slapd fixture: large refreshes get everything
+      const [config] = await own.search('cn=config', 'base', '(objectClass=*)', ['nsslapd-sizelimit']);
+      expect(config?.attributes['nsslapd-sizelimit']).toEqual(['-1']);
 
       await own.add(person(PEOPLE, 'kept'));
       const port = own.port;
