@@ -3,7 +3,10 @@
  * python-ldap's SyncreplConsumer, measured in the same run against the same slapd.
  *
  *   pnpm --dir bench exec tsx refresh.ts [--entries 100000] [--runs 5] [--warmup 1]
- *                                        [--only NAME,...] [--profile]
+ *                                        [--only NAME,...] [--profile] [--server openldap|389ds]
+ *
+ * `--server 389ds` runs the same rows against 389 Directory Server (test/fixtures/ds389.ts: Retro
+ * Changelog + Content Synchronization plugins), loaded online (slower to set up).
  *
  * Needs a built core (`pnpm -s build` at the root), slapd + ldap-utils, GNU time for peak RSS and
  * python3-ldap (+ pyasn1, pyasn1-modules) for the python row. docs/performance.md explains the rows.
@@ -53,11 +56,17 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    server: { type: 'string', default: 'openldap' },
   },
 });
 const entries = Number(args.entries);
 const runs = Number(args.runs);
 const warmup = Number(args.warmup);
+const server = args.server === '389ds' ? '389ds' : 'openldap';
+if (args.server !== server) {
+  console.error('refresh.ts: --server is openldap or 389ds');
+  process.exit(2);
+}
 if (!Number.isInteger(entries) || entries < 1 || !Number.isInteger(runs) || runs < 1 || !(warmup >= 0)) {
   console.error('refresh.ts: --entries and --runs must be positive integers, --warmup ≥ 0');
   process.exit(2);
@@ -76,7 +85,10 @@ if (!gnuTime) {
 const pythonSkip = await pythonLdapMissing();
 
 const machine = machineInfo({
-  slapd: (await versionOf(['/usr/sbin/slapd', '-VV'])) ?? 'unknown',
+  slapd:
+    server === '389ds'
+      ? `389 Directory Server ${(await versionOf(['dpkg-query', '-W', '-f', '${Version}', '389-ds-base'])) ?? 'unknown'}`
+      : ((await versionOf(['/usr/sbin/slapd', '-VV'])) ?? 'unknown'),
   ldapsearch: (await versionOf(['ldapsearch', '-VV'])) ?? 'unknown',
   'python-ldap': pythonSkip
     ? 'n/a'
@@ -85,8 +97,10 @@ const machine = machineInfo({
 
 // Other work on the machine shows up as spread (min–max) and inflated medians; say so in the output.
 const loadAtStart = loadavg()[0] ?? NaN;
-console.error(`loading ${fmt(entries)} entries into a temporary slapd (slapadd)...`);
-const directory = await startPeopleDirectory(entries);
+console.error(
+  `loading ${fmt(entries)} entries into a temporary ${server === '389ds' ? '389-ds (ldapadd over LDAPI)' : 'slapd (slapadd)'}...`,
+);
+const directory = await startPeopleDirectory(entries, server);
 try {
   const { slapd, base, readerPasswordFile: pw } = directory;
   console.error(`loaded in ${fmt(directory.loadMs / 1000, 1)} s: ${slapd.url}, base ${base}`);
@@ -304,7 +318,7 @@ try {
     `## refresh: full refreshOnly of ${base}, ${fmt(entries)} inetOrgPerson entries (${fmt(expected)} returned)`,
     '',
     `${date} · ${machine.cpu} × ${machine.cores} cores, ${machine.memoryGB} GB · Linux ${machine.kernel} · Node ${machine.node}`,
-    `${machine.slapd} (mdb + syncprov, loopback) · ${machine.ldapsearch} · python-ldap ${machine['python-ldap']}`,
+    `${machine.slapd} (${server === '389ds' ? 'bdb + retro changelog + content sync' : 'mdb + syncprov'}, loopback) · ${machine.ldapsearch} · python-ldap ${machine['python-ldap']}`,
     `${runs} timed runs per contender after ${warmup} warm-up, interleaved; wall = spawn to exit, from the parent.`,
     `1-minute load average: ${fmt(loadAtStart, 1)} at the start, ${fmt(loadAtEnd, 1)} at the end` +
       (busy ? ' (the machine was busy: expect noisy figures; compare ratios, not absolutes)' : ''),
@@ -342,29 +356,34 @@ try {
     console.log(profileReport(profile, sample, join(dir, name)));
   }
 
-  const file = await writeResults(join(BENCH_DIR, 'results'), 'refresh', {
-    benchmark: 'refresh',
-    date,
-    machine,
-    entries,
-    expectedEntries: expected,
-    loadMs: directory.loadMs,
-    runs,
-    warmup,
-    gnuTime,
-    loadAverage: { start: loadAtStart, end: loadAtEnd },
-    targets: TARGETS,
-    contenders: selected.map((c) => ({
-      name: c.name,
-      argv: c.argv,
-      skip: c.skip,
-      summary: summaries.get(c.name),
-      counted: results.check.get(c.name)?.counted,
-      samples: results.samples.get(c.name),
-    })),
-    table,
-    profile,
-  });
+  const file = await writeResults(
+    join(BENCH_DIR, 'results'),
+    server === '389ds' ? 'refresh-389ds' : 'refresh',
+    {
+      server,
+      benchmark: 'refresh',
+      date,
+      machine,
+      entries,
+      expectedEntries: expected,
+      loadMs: directory.loadMs,
+      runs,
+      warmup,
+      gnuTime,
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
+      targets: TARGETS,
+      contenders: selected.map((c) => ({
+        name: c.name,
+        argv: c.argv,
+        skip: c.skip,
+        summary: summaries.get(c.name),
+        counted: results.check.get(c.name)?.counted,
+        samples: results.samples.get(c.name),
+      })),
+      table,
+      profile,
+    },
+  );
   console.error(`results: ${file.slice(REPO_ROOT.length + 1)}`);
 } finally {
   await directory.close();

@@ -3,6 +3,7 @@
 #
 #   scripts/ensure-system.sh slapd         OpenLDAP slapd + ldap-utils (integration tests, demo)
 #   scripts/ensure-system.sh chromium      Chromium at /usr/bin/chromium (end-to-end tests)
+#   scripts/ensure-system.sh 389ds         389 Directory Server, 389-ds-base (its tests, demo --server 389ds)
 #   scripts/ensure-system.sh python-ldap   python3-ldap for /usr/bin/python3 (benchmarks; optional, never fails)
 #   scripts/ensure-system.sh --check ...   only report what is missing (exit 1 if a required one is)
 #
@@ -14,17 +15,17 @@
 # config or its port do not matter.
 set -euo pipefail
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 
 check_only=0
 wanted=()
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=1 ;;
-    slapd | chromium | python-ldap) wanted+=("$arg") ;;
+    slapd | chromium | python-ldap | 389ds) wanted+=("$arg") ;;
     -h | --help) usage; exit 0 ;;
     *)
-      echo "ensure-system.sh: unknown argument '$arg' (expected slapd, chromium or python-ldap)." >&2
+      echo "ensure-system.sh: unknown argument '$arg' (expected slapd, chromium, 389ds or python-ldap)." >&2
       exit 2
       ;;
   esac
@@ -40,6 +41,7 @@ present() {
         have_cmd ldapadd && have_cmd ldapdelete
       ;;
     chromium) [ -x /usr/bin/chromium ] ;;
+    389ds) [ -x /usr/sbin/ns-slapd ] && [ -x /usr/sbin/dscreate ] && have_cmd ldapmodify ;;
     # the Debian package serves the system python, whatever python3 comes first on PATH
     python-ldap) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ldap.syncrepl' >/dev/null 2>&1 ;;
   esac
@@ -49,6 +51,7 @@ packages_for() {
   case "$1" in
     slapd) echo "slapd ldap-utils" ;;
     chromium) echo "chromium" ;;
+    389ds) echo "389-ds-base ldap-utils" ;;
     python-ldap) echo "python3-ldap" ;;
   esac
 }
@@ -57,6 +60,7 @@ explain() {
   case "$1" in
     slapd) echo "syncrepl-rx needs OpenLDAP's slapd and ldap-utils: install them with \`sudo apt-get install slapd ldap-utils\`." ;;
     chromium) echo "syncrepl-rx's end-to-end tests need Chromium at /usr/bin/chromium: install it with \`sudo apt-get install chromium\`." ;;
+    389ds) echo "syncrepl-rx's 389 Directory Server tests need Debian's 389-ds-base: install it with \`sudo apt-get install 389-ds-base\`." ;;
     python-ldap) echo "python3-ldap is missing, so the python-ldap benchmark will be skipped (install it with \`sudo apt-get install python3-ldap\`)." ;;
   esac
 }

@@ -8,13 +8,16 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peopleLdif } from '../../test/fixtures/ldif.js';
-import { startSlapd, type Slapd } from '../../test/fixtures/slapd.js';
+import type { Directory } from '../../test/fixtures/directory.js';
+import { startDs389 } from '../../test/fixtures/ds389.js';
+import { startSlapd } from '../../test/fixtures/slapd.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENCH_DIR = join(REPO_ROOT, 'bench');
 
 export interface PeopleDirectory {
-  slapd: Slapd;
+  /** The server: OpenLDAP's slapd, or 389-ds (`server: '389ds'`). */
+  slapd: Directory;
   /** `ou=people,<suffix>`: the search base. */
   base: string;
   /** The reader's password, in a file inside slapd.dir (deleted by close()). */
@@ -26,11 +29,20 @@ export interface PeopleDirectory {
   close(): Promise<void>;
 }
 
-/** Starts a slapd holding `count` inetOrgPerson entries (test/fixtures/ldif.ts) under ou=people. */
-export async function startPeopleDirectory(count: number): Promise<PeopleDirectory> {
+/**
+ * Starts a slapd (or a 389-ds instance, loaded online over LDAPI: it has no offline load that keeps
+ * entryUUIDs) holding `count` inetOrgPerson entries (test/fixtures/ldif.ts) under ou=people.
+ */
+export async function startPeopleDirectory(
+  count: number,
+  server: 'openldap' | '389ds' = 'openldap',
+): Promise<PeopleDirectory> {
   const started = performance.now();
   const base = 'ou=people,dc=example,dc=com';
-  const slapd = await startSlapd({ ldif: peopleLdif(count, base) });
+  const slapd =
+    server === '389ds'
+      ? await startDs389({ ldif: peopleLdif(count, base), startTimeoutMs: 120_000 })
+      : await startSlapd({ ldif: peopleLdif(count, base) });
   const readerPasswordFile = join(slapd.dir, 'reader.pw');
   // ldapsearch -y takes the whole file as the password: no trailing newline.
   await writeFile(readerPasswordFile, slapd.readerPassword, { mode: 0o600 });

@@ -1,5 +1,5 @@
 /**
- * Randomized equivalence (issue 3 §4) against a real slapd: random adds, modifies, modrdns, moves
+ * Randomized equivalence (issue 3 §4) against a real slapd and a real 389 Directory Server: random adds, modifies, modrdns, moves
  * (newSuperior between three OUs in the search base and one outside it) and deletes, in bursts,
  * while the connection randomly drops (slapd stopped and started: consumers reconnect with
  * backoff, and slapd's in-memory session log is lost, so both present and delete phases occur)
@@ -12,7 +12,8 @@
  * must give the same state, every `old` matching what the stream said before.
  *
  * The seed is in each test name and assertion message. SYNCREPL_RX_SEED=<n> replays one seed,
- * SYNCREPL_RX_ITERATIONS sets how many seeds run (default 5), SYNCREPL_RX_OPERATIONS how many
+ * SYNCREPL_RX_ITERATIONS sets how many seeds run (default 5; the first SYNCREPL_RX_389DS_ITERATIONS of
+ * them, default 2, also against 389-ds), SYNCREPL_RX_OPERATIONS how many
  * operations each makes (default 60). A soak:
  *   SYNCREPL_RX_ITERATIONS=50 SYNCREPL_RX_OPERATIONS=150 npx vitest run integration/replica-random.test.ts
  */
@@ -36,6 +37,8 @@ import {
   type CanonicalEntry,
   type Consumer,
 } from '../fixtures/replica-helpers.js';
+import type { Directory, ServerKind } from '../fixtures/directory.js';
+import { startDs389 } from '../fixtures/ds389.js';
 import { startSlapd, type Slapd } from '../fixtures/slapd.js';
 
 const SUFFIX = 'dc=example,dc=com';
@@ -223,26 +226,55 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-test.each(SEEDS)(
-  `seed %i: random changes, drops and restarts end with each replica equal to ldapsearch (${OPERATIONS} operations)`,
-  async (seed) => {
+/** 389-ds restarts take seconds (its shutdown waits for its database threads): fewer seeds there. */
+const DS389_SEEDS = SEEDS.slice(0, Number(process.env.SYNCREPL_RX_389DS_ITERATIONS ?? 2));
+const RUNS: [ServerKind, number][] = [
+  ...SEEDS.map((seed): [ServerKind, number] => ['openldap', seed]),
+  ...DS389_SEEDS.map((seed): [ServerKind, number] => ['389ds', seed]),
+];
+
+/**
+ * The directory under test and a cookie it answers with e-syncRefreshRequired (4096): an OpenLDAP
+ * cookie older than the session log (reloadhint), or a 389-ds cookie naming a change number the
+ * server has not reached (sync_cookie_isvalid refuses it: "Invalid session cookie").
+ */
+async function startDirectory(
+  server: ServerKind,
+  rnd: () => number,
+  ldif: string,
+  log: string[],
+): Promise<{ s: Directory; staleCookie: (current: string | undefined) => string }> {
+  if (server === '389ds') {
+    log.push('server: 389-ds (retro changelog, native cookies, nsUniqueId)');
+    const s = await startDs389({ ldif });
+    return {
+      s,
+      staleCookie: (current) =>
+        current !== undefined && /#\d+$/.test(current)
+          ? current.replace(/#\d+$/, '#999999999')
+          : '#:#999999999',
+    };
+  }
+  // No session log (every resume is a present phase), or a small one: resumes are delete
+  // phases until it overflows or slapd restarts, then present phases.
+  const sessionlog = rnd() < 1 / 3 ? false : 2 + Math.floor(rnd() * 9);
+  log.push(`server: OpenLDAP, sessionlog: ${sessionlog}`);
+  const s: Slapd = await startSlapd({ ldif, sessionlog, reloadhint: true, extraConfig: 'dbnosync' });
+  return { s, staleCookie: () => STALE_COOKIE };
+}
+
+test.each(RUNS)(
+  `%s, seed %i: random changes, drops and restarts end with each replica equal to ldapsearch (${OPERATIONS} operations)`,
+  async (server, seed) => {
     const log: string[] = [];
     onTestFailed(() => {
       console.log(
-        `seed ${seed}: replay with SYNCREPL_RX_SEED=${seed}; last operations:\n${log.slice(-40).join('\n')}`,
+        `${server} seed ${seed}: replay with SYNCREPL_RX_SEED=${seed}; last operations:\n${log.slice(-40).join('\n')}`,
       );
     });
     const rnd = prng(seed);
     const generator = new Generator(rnd);
-    // No session log (every resume is a present phase), or a small one: resumes are delete
-    // phases until it overflows or slapd restarts, then present phases.
-    const sessionlog = rnd() < 1 / 3 ? false : 2 + Math.floor(rnd() * 9);
-    const s: Slapd = await startSlapd({
-      ldif: generator.initial(12),
-      sessionlog,
-      reloadhint: true,
-      extraConfig: 'dbnosync',
-    });
+    const { s, staleCookie } = await startDirectory(server, rnd, generator.initial(12), log);
     cleanup.push(() => s.close());
     const dir = tempDir('syncrepl-rx-random-');
     cleanup.push(() => dir.remove());
@@ -254,13 +286,16 @@ test.each(SEEDS)(
       bindDN: s.readerDN,
       password: s.readerPassword,
       base: PEOPLE,
-      filter: '(!(businessCategory=hidden))',
+      // 389-ds cannot tell a resuming consumer that an entry left the filter by a modify (see
+      // FILTER_EXIT in ds389.test.ts and docs/research-389ds.md): there the view takes every entry,
+      // and the `hidden` modifies are plain modifies.
+      filter: server === '389ds' ? '(objectClass=*)' : '(!(businessCategory=hidden))',
       ...(attributes && { attributes }),
       binaryAttributes: ['jpegPhoto'],
       reconnect: { initialDelay: 10, maxDelay: 100 },
     };
-    log.push(`sessionlog: ${sessionlog}; view: ${JSON.stringify({ ...viewOf(options), bind: 'reader' })}`);
-    const context = (what: string): string => `seed ${seed}: ${what}`;
+    log.push(`view: ${JSON.stringify({ ...viewOf(options), bind: 'reader' })}`);
+    const context = (what: string): string => `${server} seed ${seed}: ${what}`;
 
     const openLmdb = (): Promise<LmdbStore> =>
       LmdbStore.open(dir.path, {
@@ -347,7 +382,10 @@ test.each(SEEDS)(
       ).toEqual([]);
       if (r === memory && rnd() < 0.3) {
         log.push('-- the memory consumer restarts with a stale cookie');
-        memory.store = new MemoryStore({ entries: memory.store.entries(), cookie: STALE_COOKIE });
+        memory.store = new MemoryStore({
+          entries: memory.store.entries(),
+          cookie: staleCookie(memory.store.cookie),
+        });
       }
       subscribe(r);
     };
@@ -403,7 +441,7 @@ test.each(SEEDS)(
 
       const event = rnd();
       if (event < 0.08) {
-        log.push('-- slapd stop/start (connections drop, session log lost)');
+        log.push('-- server stop/start (connections drop, session log lost)');
         await s.stop();
         if (rnd() < 0.5) await new Promise((resolve) => setTimeout(resolve, Math.floor(rnd() * 50)));
         await s.start();
@@ -440,7 +478,7 @@ test.each(SEEDS)(
     ).toEqual([]);
     const events = log.filter((line) => line.startsWith('-- ') && !line.startsWith('-- checkpoint'));
     console.log(
-      `seed ${seed} (sessionlog ${sessionlog}): ${done} operations, ${events.length} drops/restarts, ${checkpoints} checkpoints, ${ldap.length} entries at the end; ` +
+      `${server} seed ${seed} (${log[0]}): ${done} operations, ${events.length} drops/restarts, ${checkpoints} checkpoints, ${ldap.length} entries at the end; ` +
         [...stats].map(([key, n]) => `${key} ${n}`).join(', '),
     );
   },

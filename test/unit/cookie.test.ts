@@ -4,6 +4,7 @@ import {
   CookieGuard,
   compareCsn,
   cookieAdvances,
+  is389DsCookie,
   isCsn,
   parseCookie,
 } from '../../packages/core/src/protocol/cookie.js';
@@ -13,6 +14,22 @@ const T1 = '20240101120000.000000';
 const T2 = '20240101120000.123456';
 const T3 = '20240101120001.000000';
 const T4 = '20250101000000.000000';
+
+describe('is389DsCookie', () => {
+  it('matches the native 389-ds cookie, not OpenLDAP or compat cookies', () => {
+    expect(
+      is389DsCookie(
+        'localhost:389#cn=reader,dc=example,dc=com:ou=people,dc=example,dc=com:(objectClass=*)#5',
+      ),
+    ).toBe(true);
+    expect(is389DsCookie('ldap.example.com:636#:dc=example:(uid=*)#0')).toBe(true);
+    expect(is389DsCookie('rid=000,csn=21000101010115.000000Z#000000#000#000000')).toBe(false);
+    expect(is389DsCookie('rid=000,csn=20240101120000.000000Z#000000#001#000000')).toBe(false);
+    expect(is389DsCookie('a#b#c')).toBe(false);
+    expect(is389DsCookie('opaque')).toBe(false);
+    expect(is389DsCookie(undefined)).toBe(false);
+  });
+});
 
 describe('parseCookie', () => {
   it.each([

@@ -347,6 +347,57 @@ describe('replicate: present phase sweep (RFC 4533 §3.3.2)', () => {
   });
 });
 
+describe('replicate: 389 Directory Server refreshOnly resume', () => {
+  const DS = (n: number): string =>
+    `localhost:389#cn=reader,dc=example:ou=people,dc=example:(objectClass=*)#${n}`;
+  const dsStore = (): MemoryStore =>
+    new MemoryStore({
+      entries: [
+        [ANN, person('ann')],
+        [BOB, person('bob')],
+        [CAT, person('cat')],
+      ],
+      cookie: DS(5),
+    });
+
+  it('applies deletes and changes, and sweeps nothing, although done says refreshDeletes=FALSE', () => {
+    // What ns-slapd 2.3 sends (docs/research-389ds.md): the deleted UUIDs, the changed entries
+    // as add, then SearchResultDone with refreshDeletes=FALSE.
+    const store = dsStore();
+    const changed = person('bob', { sn: ['Builder'] });
+    const changes = run(
+      [idSet(true, [CAT], DS(9)), add(BOB, changed), add(DAN, person('dan')), done(false, DS(9))],
+      store,
+    );
+    expect(summary(changes)).toEqual(['delete ccc', 'modify bbb', 'add ddd', `ready ${DS(9)}`]);
+    expect([...store.entryUUIDs()].sort()).toEqual([ANN, BOB, DAN]);
+    expect(store.cookie).toBe(DS(9));
+  });
+
+  it('a resume with nothing changed keeps everything', () => {
+    const store = dsStore();
+    expect(summary(run([done(false, DS(5))], store))).toEqual([`ready ${DS(5)}`]);
+    expect(store.size).toBe(3);
+  });
+
+  it('still sweeps a full load (no cookie) that ends with done refreshDeletes=FALSE', () => {
+    const store = new MemoryStore({ entries: [[ANN, person('ann')]] });
+    expect(summary(run([add(BOB, person('bob')), done(false, DS(1))], store))).toEqual([
+      'add bbb',
+      'delete aaa',
+      `ready ${DS(1)}`,
+    ]);
+  });
+
+  it('an OpenLDAP cookie keeps the RFC reading: done refreshDeletes=FALSE sweeps', () => {
+    expect(summary(run([present(ANN, 'x'), done(false, 'c2')], resumedStore()))).toEqual([
+      'delete bbb',
+      'delete ccc',
+      'ready c2',
+    ]);
+  });
+});
+
 describe('replicate: reset and reconnect', () => {
   it('emits reset at once, then deletes what the reload did not bring back, before ready', () => {
     const store = new MemoryStore();

@@ -1,8 +1,10 @@
 /**
  * The SubMan demo, from nothing: a throwaway slapd (mdb + syncprov) in a temp dir with the SubMan
- * schema and data, the SubMan server on top, and a change generator.
+ * schema and data, the SubMan server on top, and a change generator. `--server 389ds` runs a
+ * throwaway 389 Directory Server instead (retro changelog + content sync, the same schema converted).
  *
  *   tsx src/main.ts [--size N] [--port P] [--slapd-port P] [--changes MS] [--store DIR] [--duration S]
+ *                   [--server openldap|389ds]
  *
  * Ctrl-C stops everything: streams end, the syncrepl search is abandoned, slapd stops and its
  * temp dir is removed.
@@ -11,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Directory } from '../../../test/fixtures/directory.js';
+import { startDs389 } from '../../../test/fixtures/ds389.js';
 import { startSlapd } from '../../../test/fixtures/slapd.js';
 import { createSubmanApp } from './app.js';
 import { ChangeGenerator } from './changes.js';
@@ -25,6 +29,7 @@ const USAGE = `usage: npm run demo -- [options]
   --changes MS     one generated change every MS milliseconds (default 3000; 0: none)
   --store DIR      keep the server's replica and change log in DIR (restarts resume)
   --duration S     stop by itself after S seconds
+  --server NAME    the directory: openldap (default) or 389ds (389 Directory Server)
   --help           this text
 `;
 
@@ -44,6 +49,7 @@ const args = (() => {
         changes: { type: 'string', default: '3000' },
         store: { type: 'string' },
         duration: { type: 'string' },
+        server: { type: 'string', default: 'openldap' },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -75,18 +81,29 @@ const duration = whole('duration', args.duration, 86_400);
 const EXAMPLE_UID = 'sub000000';
 
 const schema = fileURLToPath(new URL('../schema/subman.schema', import.meta.url));
-process.stderr.write(`starting slapd with ${size} subscribers...\n`);
-const slapd = await startSlapd({
-  suffix: SUFFIX,
-  schemas: [schema],
-  ldif: submanLdif({ subscribers: size }),
-  sessionlog: 10_000,
-  ...(slapdPort ? { port: slapdPort } : {}),
-}).catch((err: unknown) =>
+if (args.server !== 'openldap' && args.server !== '389ds')
+  fail('--server must be openldap or 389ds (see --help)');
+const is389 = args.server === '389ds';
+if (is389 && slapdPort !== undefined)
+  fail('--slapd-port is for --server openldap (389-ds takes a free port)');
+const serverName = is389 ? '389-ds' : 'slapd';
+process.stderr.write(`starting ${serverName} with ${size} subscribers...\n`);
+const ldif = submanLdif({ subscribers: size });
+const slapd: Directory = await (
+  is389
+    ? startDs389({ suffix: SUFFIX, schemas: [schema], ldif, startTimeoutMs: 120_000 })
+    : startSlapd({
+        suffix: SUFFIX,
+        schemas: [schema],
+        ldif,
+        sessionlog: 10_000,
+        ...(slapdPort ? { port: slapdPort } : {}),
+      })
+).catch((err: unknown) =>
   fail(
     slapdPort
       ? `slapd could not start on port ${slapdPort} (is it in use?): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`
-      : `slapd could not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      : `${serverName} could not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
     1,
   ),
 );
@@ -138,7 +155,7 @@ if (changeEvery > 0) {
 }
 
 process.stdout.write(`
-SubMan is up: slapd at ${slapd.url} (${SUFFIX}), ${size} subscribers.
+SubMan is up: ${serverName} at ${slapd.url} (${SUFFIX}), ${size} subscribers.
 
   live page      ${base}/
   realms         ${base}/realm

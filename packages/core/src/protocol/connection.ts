@@ -9,6 +9,7 @@ import {
   decodeMessage,
   encodeAbandon,
   encodeExtended,
+  encodeSearch,
   encodeSaslBind,
   encodeSimpleBind,
   encodeUnbind,
@@ -287,6 +288,40 @@ export class LdapConnection {
     if (res.result.resultCode !== 0) {
       throw new BindError(res.result.resultCode, authzId ?? 'SASL EXTERNAL', res.result.diagnosticMessage);
     }
+  }
+
+  /**
+   * A base-scope search for one entry (e.g. the root DSE, `''`): its SearchResultEntry (attributes
+   * or record, as this connection decodes entries); undefined when the search returned no entry or
+   * failed.
+   */
+  async readBase(
+    base: string,
+    attributes: readonly string[],
+  ): Promise<(LdapResponse & { kind: 'searchEntry' }) | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ConnectionError(this.endpoint, 'is closed'));
+      const onClose = (err?: SyncreplError) =>
+        reject(err ?? new ConnectionError(this.endpoint, 'was closed'));
+      this.waiting.add(onClose);
+      let found: (LdapResponse & { kind: 'searchEntry' }) | undefined;
+      const id = this.request(
+        (messageId) =>
+          encodeSearch(
+            messageId,
+            { base, scope: 'base', filter: '(objectClass=*)', attributes: [...attributes] },
+            [],
+          ),
+        (res) => {
+          if (res.kind === 'searchEntry') found ??= res;
+          else if (res.kind === 'searchDone') {
+            this.release(id);
+            this.waiting.delete(onClose);
+            resolve(res.result.resultCode === 0 ? found : undefined);
+          }
+        },
+      );
+    });
   }
 
   /** An extended operation with a single response (RFC 4511 §4.12). */

@@ -244,3 +244,20 @@ export function requestCookie(cookie: string | undefined, serverId?: number): st
   }
   return kept.join(',');
 }
+
+/**
+ * Whether `cookie` is a native 389 Directory Server cookie (Content Synchronization plugin,
+ * sync_cookie2str in ldap/servers/plugins/sync/sync_util.c):
+ *
+ *   <server signature>#<client signature>#<change number>
+ *
+ * the server signature being `host:port`, the client signature `bindDN:base:filter`, the change
+ * number the last retro-changelog change the cookie covers (decimal). The plugin's
+ * OpenLDAP-compatible cookies (`rid=…,csn=…`) are OpenLDAP's format and are not matched.
+ */
+export function is389DsCookie(cookie: string | undefined): boolean {
+  if (cookie === undefined) return false;
+  const first = cookie.indexOf('#');
+  const last = cookie.lastIndexOf('#');
+  return first > 0 && last > first && /^\d+$/.test(cookie.slice(last + 1)) && !cookie.startsWith('rid=');
+}

@@ -43,6 +43,9 @@
  *    so an empty one deletes nothing (it is never "delete all"). In particular, a resume served
  *    from slapd's session log (changed entries as `add`, deletes, then refreshDelete) sweeps
  *    nothing.
+ * 2a. 389 Directory Server: a refreshOnly resumed from one of its native cookies (see
+ *    `is389DsCookie`) ends with `done` refreshDeletes=FALSE although it sent only the changes since
+ *    the cookie (a delete phase in all but name); it is treated as the delete phase it is.
  * 3. A refresh that started from no cookie (the first load, or the reload after a `reset`)
  *    transfers the whole content, so when it completes, any entry that was not seen in it is
  *    deleted, whichever way it ended. This matters: slapd ends an initial load with a
@@ -100,7 +103,7 @@ import type { ReplicaLogger, ReplicaStore } from '../stores/store.js';
 import type { Change, Entry } from './changes.js';
 import { diffAttributes, isEmptyDiff } from './diff.js';
 import { subscribeFor } from './subscribeFor.js';
-import { compareCsn, parseCookie } from '../protocol/cookie.js';
+import { compareCsn, is389DsCookie, parseCookie } from '../protocol/cookie.js';
 import { entryRecordOf, withEntryRecords } from '../sync/syncrepl.js';
 import { recordEntry } from '../stores/codec.js';
 
@@ -408,7 +411,12 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
           }
           case 'done': {
             const current = beginRefresh();
-            if (!message.refreshDeletes) endPresentPhase(current, message.cookie, out);
+            // 389-ds resumes a refreshOnly from its own cookie with only what changed since (deletes
+            // in a syncIdSet, changed entries as `add`): a delete phase, which it ends with
+            // refreshDeletes=FALSE all the same (hard-coded in sync_result_msg). Sweeping there
+            // would delete every unchanged entry. See docs/research-389ds.md.
+            const deletePhase = message.refreshDeletes || is389DsCookie(current.startCookie);
+            if (!deletePhase) endPresentPhase(current, message.cookie, out);
             completeRefresh(current, message.cookie, out);
             break;
           }

@@ -44,7 +44,8 @@ import {
   encodeCancelRequestValue,
   encodeSyncRequestValue,
 } from '../protocol/controls.js';
-import { CookieGuard, MAX_SERVER_ID, requestCookie } from '../protocol/cookie.js';
+import { CookieGuard, MAX_SERVER_ID, is389DsCookie, requestCookie } from '../protocol/cookie.js';
+import { encodeEntryRecord } from '../stores/codec.js';
 import {
   InvalidOptionsError,
   LdapResultError,
@@ -343,6 +344,11 @@ class SyncSession {
   private searchId: number | undefined;
   private refreshDone = false;
   private cancelSent = false;
+  /**
+   * Set for a search resumed from a native 389-ds cookie with an explicit attribute list: which
+   * attributes an entry may keep (see {@link attributeSelection}).
+   */
+  private keepAttribute: ((name: string) => boolean) | undefined;
   private ended = false;
   private readonly abort = new AbortController();
   private saving: Promise<void> = Promise.resolve();
@@ -507,6 +513,35 @@ class SyncSession {
     this.status({ state: 'refreshing', url: url.href });
     // The stored cookie may carry the sid of the server that sent it: never send that back.
     const cookie = requestCookie(this.guard.current, o.serverId);
+    this.keepAttribute = is389DsCookie(cookie) ? attributeSelection(n.attributes) : undefined;
+    if (is389DsCookie(cookie)) {
+      // 389-ds serves any cookie whose change number it has reached, even when its retro
+      // changelog no longer holds the changes after it (sync_cookie_isvalid: "Accept any state
+      // request for now"): what was trimmed would be lost without a word. Its root DSE says
+      // where the changelog starts; a cookie before that needs the reload that 4096 asks for.
+      const dse = await withTimeout(
+        conn.readBase('', ['firstchangenumber']),
+        n.timeout,
+        conn.endpoint,
+        'reading the root DSE',
+        () => conn.destroy(),
+      );
+      const rootDse =
+        dse === undefined
+          ? {}
+          : (dse.attributes ??
+            (dse.record === undefined ? {} : decodeRecord(Buffer.from(dse.record, 'latin1')).attributes));
+      const value = Object.entries(rootDse).find(
+        ([name]) => name.toLowerCase() === 'firstchangenumber',
+      )?.[1][0];
+      const first = Number(typeof value === 'string' ? value : undefined);
+      const at = Number(cookie!.slice(cookie!.lastIndexOf('#') + 1));
+      if (Number.isSafeInteger(first) && first > 0 && at + 1 < first) {
+        throw new RefreshRequiredError(
+          `the 389-ds retro changelog starts at change ${first}, after the cookie's change ${at}: changes are lost`,
+        );
+      }
+    }
     this.log.info?.(
       `syncrepl: searching ${url.href} ${this.guard.current === undefined ? 'without a cookie (full refresh)' : 'from the last cookie'}`,
     );
@@ -561,9 +596,28 @@ class SyncSession {
         if (state.state === 'delete') {
           this.emit({ type: 'delete', ...base }, cookie);
         } else {
-          const { record } = res;
+          let { record } = res;
+          let attributes = res.attributes;
+          if (this.keepAttribute !== undefined) {
+            // 389-ds sends the entries of a refresh from its cookie with every user attribute,
+            // whatever the search asked for (sync_send_entry_from_changelog passes no attribute
+            // list): keep what was asked, as a search without a cookie does.
+            const keep = this.keepAttribute;
+            const all =
+              record === undefined
+                ? (attributes ?? {})
+                : decodeRecord(Buffer.from(record, 'latin1')).attributes;
+            const names = Object.keys(all);
+            const kept = names.filter(keep);
+            if (kept.length < names.length) {
+              const picked: Attributes = {};
+              for (const name of kept) picked[name] = all[name]!;
+              if (record === undefined) attributes = picked;
+              else record = encodeEntryRecord({ dn: res.dn, attributes: picked });
+            }
+          }
           if (record === undefined) {
-            this.emit({ type: state.state, ...base, attributes: res.attributes ?? {} }, cookie);
+            this.emit({ type: state.state, ...base, attributes: attributes ?? {} }, cookie);
           } else {
             // replicate() reads the record; the attributes are decoded only if something asks.
             this.emit(new EntryRecordMessage(state.state, res.dn, state.entryUUID, cookie, record), cookie);
@@ -775,4 +829,18 @@ function isByteString(s: string): boolean {
 function asSyncreplError(e: unknown): SyncreplError {
   if (e instanceof SyncreplError) return e;
   return new ProtocolError(e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * The attributes a search for `requested` returns, as a predicate on attribute descriptions
+ * (`cn`, `cn;lang-en`: the type before any option, compared case-insensitively); undefined when
+ * the list does not name them all: empty, or with `*` (all user attributes) or `+` (operational).
+ * `1.1` alone asks for none. Aliases and supertypes (`commonName`, `name`) are not resolved, so a
+ * list using them keeps only the names as written; this is only applied where a server ignored
+ * the list (389-ds, see `keepAttribute`).
+ */
+export function attributeSelection(requested: readonly string[]): ((name: string) => boolean) | undefined {
+  if (requested.length === 0 || requested.some((a) => a === '*' || a === '+')) return undefined;
+  const wanted = new Set(requested.filter((a) => a !== '1.1').map((a) => a.split(';')[0]!.toLowerCase()));
+  return (name) => wanted.has(name.split(';')[0]!.toLowerCase());
 }
