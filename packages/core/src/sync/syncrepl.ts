@@ -45,7 +45,6 @@ import {
   encodeSyncRequestValue,
 } from '../protocol/controls.js';
 import { CookieGuard, MAX_SERVER_ID, is389DsCookie, requestCookie } from '../protocol/cookie.js';
-import { encodeEntryRecord } from '../stores/codec.js';
 import {
   InvalidOptionsError,
   LdapResultError,
@@ -612,8 +611,9 @@ class SyncSession {
             if (kept.length < names.length) {
               const picked: Attributes = {};
               for (const name of kept) picked[name] = all[name]!;
-              if (record === undefined) attributes = picked;
-              else record = encodeEntryRecord({ dn: res.dn, attributes: picked });
+              // The wire's record no longer describes the entry: it goes on as an ordinary one.
+              attributes = picked;
+              record = undefined;
             }
           }
           if (record === undefined) {
