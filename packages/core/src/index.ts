@@ -68,7 +68,7 @@ export { MemoryStore } from './stores/memory.js';
 export type { MemoryStoreInit } from './stores/memory.js';
 export { LmdbStore, LMDB_STORE_FORMAT, checkLmdbFile } from './stores/lmdb.js';
 export type { LmdbStoreOptions } from './stores/lmdb.js';
-export type { ReplicaStore, ReplicaBatch, ReplicaIdentity, ReplicaLogger } from './stores/store.js';
+export type { ReplicaStore, ReplicaBatch, ReplicaIdentity } from './stores/store.js';
 export { ReplicaIdentityError, ReplicaStoreBusyError } from './stores/store.js';
 export { CorruptReplicaError } from './stores/codec.js';
 export { parseDN, escapeDNValue } from './dn.js';

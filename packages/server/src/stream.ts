@@ -20,7 +20,7 @@
 import type { Counter } from 'prom-client';
 import type { Frames } from './frames.js';
 import type { Metrics } from './metrics.js';
-import type { ServerLogger } from './options.js';
+import type { Logger } from '@syncrepl-rx/core';
 import type { Mapped } from './resource.js';
 import type { ResourceIndex } from './resource-index.js';
 import type { CatchUp, StreamStart } from './resume.js';
@@ -34,7 +34,7 @@ export interface StreamContext {
   frames: Frames;
   metrics: Metrics;
   slowClientTimeoutMs: number;
-  logger: ServerLogger;
+  logger: Logger;
   onEnd(stream: StreamSession): void;
 }
 

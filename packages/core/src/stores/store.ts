@@ -10,6 +10,7 @@
  *
  * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
  */
+import type { Logger } from '../logger.js';
 import type { Attributes } from '../sync/messages.js';
 
 /** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
@@ -140,14 +141,9 @@ export class ReplicaIdentityError extends Error {
   }
 }
 
-/** Where stores say what they did with stored state (discarded, reset). `console` fits. */
-export interface ReplicaLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-/** Warnings to the console, information dropped. */
-export const defaultReplicaLogger: ReplicaLogger = {
+/** Where stores say what they did with stored state (discarded, reset), when given no logger:
+ * warnings to the console, information dropped. */
+export const defaultReplicaLogger: Logger = {
   info: () => {},
   warn: (message) => console.warn(message),
 };
