@@ -148,6 +148,22 @@ export const defaultReplicaLogger: Logger = {
   warn: (message) => console.warn(message),
 };
 
+/**
+ * The identity of the view that `options` search: the five fields that name it (bindDN, base,
+ * scope, filter, attributes), copied from syncrepl options, a CLI configuration or a server
+ * source, and nothing else (no password, no URL: any provider or replica of the directory
+ * resumes the store). The one place that lists them; stores canonicalize it when they open.
+ */
+export function viewIdentity(options: ReplicaIdentity): ReplicaIdentity {
+  return {
+    bindDN: options.bindDN,
+    base: options.base,
+    scope: options.scope,
+    filter: options.filter,
+    attributes: options.attributes,
+  };
+}
+
 /** An identity as stores record and compare it (see {@link canonicalIdentity}). */
 export type CanonicalIdentity = Required<Omit<ReplicaIdentity, 'url'>>;
 
