@@ -1,5 +1,5 @@
 // @syncrepl-rx/server: the public API. Everything exported is named here.
-export { syncreplResources, RESUME_QUERY_PARAMETER } from './middleware.js';
+export { syncreplResources } from './middleware.js';
 export type { SyncreplResources } from './middleware.js';
 export type { SyncreplResourcesOptions, Authorize, Authorization, AuthorizationContext } from './options.js';
 export type { ResourceDefinition, Body } from './resource.js';
