@@ -6,12 +6,10 @@ import {
   HttpError,
   RetriesExhaustedError,
   UnauthorizedError,
-  backoffDelay,
   createFetchWithBackoff,
-  parseRetryAfter,
-  sleep,
   type FailedAttempt,
 } from '../../packages/client/src/index.js';
+import { backoffDelay, parseRetryAfter, sleep } from '../../packages/client/src/fetch-backoff.js';
 
 const URL_ = 'http://stream.test/realm?subscribe=1';
 
