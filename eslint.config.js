@@ -12,9 +12,10 @@ const FENCES = [
 
 // The layers of packages/core/src, lowest first (docs/design.md "Layers"): a file imports only
 // from its own layer and the ones below. The floor is the files directly in src/ (errors.ts,
-// dn.ts); index.ts, the public API, stands above them all.
+// dn.ts, logger.ts); index.ts, the public API, and internal.ts, the server's subpath
+// (@syncrepl-rx/core/internal), stand above them all.
 const LAYERS = ['protocol', 'sync', 'stores', 'replica', 'operators', 'cli'];
-const LAYER_ORDER = `floor (errors.ts, dn.ts) < ${LAYERS.join(' < ')} < index.ts`;
+const LAYER_ORDER = `floor (errors.ts, dn.ts, logger.ts) < ${LAYERS.join(' < ')} < index.ts, internal.ts`;
 
 /** no-restricted-imports for one layer's files: the fences, and every layer above it. */
 function layerRule(name, files, from, above, fences = FENCES) {
@@ -32,7 +33,7 @@ function layerRule(name, files, from, above, fences = FENCES) {
 const layerRules = [
   {
     ...layerRule('the floor (src/*.ts)', ['packages/core/src/*.ts'], './', LAYERS),
-    ignores: ['packages/core/src/index.ts'],
+    ignores: ['packages/core/src/index.ts', 'packages/core/src/internal.ts'],
   },
   ...LAYERS.map((layer, i) =>
     layerRule(`${layer}/`, [`packages/core/src/${layer}/**`], '../', LAYERS.slice(i + 1)),

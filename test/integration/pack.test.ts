@@ -276,6 +276,7 @@ describe('installed with npm: core, server and client', () => {
       `
 import express from 'express';
 import * as core from '@syncrepl-rx/core';
+import * as coreInternal from '@syncrepl-rx/core/internal';
 import * as server from '@syncrepl-rx/server';
 import * as client from '@syncrepl-rx/client';
 import * as bundle from '@syncrepl-rx/client/browser';
@@ -286,7 +287,9 @@ const size = subscribers.getSnapshot().size;
 await subscribers.close();
 const app = express();
 console.log(JSON.stringify({
-  core: types(core, ['syncrepl', 'replicate', 'replicateFrom', 'MemoryStore', 'LmdbStore', 'checkLmdbFile', 'MissingPackageError', 'foldRenames']),
+  core: types(core, ['syncrepl', 'replicate', 'replicateFrom', 'MemoryStore', 'LmdbStore', 'MissingPackageError', 'foldRenames']),
+  coreInternal: types(coreInternal, ['checkLmdbFile', 'viewIdentity', 'parseCookie']),
+  narrow: { core: 'checkLmdbFile' in core, server: 'MAX_RESUME_COOKIE_BYTES' in server, client: 'writeBatch' in client },
   server: types(server, ['syncreplResources', 'HttpError', 'SSE_HEADERS']),
   client: types(client, ['collection', 'eventStream', 'BACKOFF_DEFAULTS']),
   bundle: types(bundle, ['collection']),
@@ -303,10 +306,12 @@ console.log(JSON.stringify({
         replicateFrom: 'function',
         MemoryStore: 'function',
         LmdbStore: 'function',
-        checkLmdbFile: 'function',
         MissingPackageError: 'function',
         foldRenames: 'function',
       },
+      // What the server needs beyond core's public API: a subpath, not the public index.
+      coreInternal: { checkLmdbFile: 'function', viewIdentity: 'function', parseCookie: 'function' },
+      narrow: { core: false, server: false, client: false },
       server: { syncreplResources: 'function', HttpError: 'function', SSE_HEADERS: 'object' },
       client: { collection: 'function', eventStream: 'function', BACKOFF_DEFAULTS: 'object' },
       bundle: { collection: 'function' },

@@ -12,7 +12,8 @@ import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
 import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { LmdbStore } from '../../packages/core/src/stores/lmdb.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
-import type { ReplicaBatch, ReplicaLogger } from '../../packages/core/src/stores/store.js';
+import type { ReplicaBatch } from '../../packages/core/src/stores/store.js';
+import type { Logger } from '../../packages/core/src/logger.js';
 import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
 import { syncrepl } from '../../packages/core/src/sync/syncrepl.js';
 import type { SyncreplOptions } from '../../packages/core/src/sync/syncrepl.js';
@@ -56,7 +57,7 @@ const GROUPS = `ou=groups,${SUFFIX}`;
 /** A cookie older than every entry, for the provider's serverID 1 (docs/research-4096.md). */
 const STALE_COOKIE = 'rid=000,sid=001,csn=20000101000000.000000Z#000000#001#000000';
 const NONE = { unexpected: [], missing: [] };
-const quiet: ReplicaLogger = { info: () => {}, warn: () => {} };
+const quiet: Logger = { info: () => {}, warn: () => {} };
 
 // --- bookkeeping: every slapd, store, consumer and directory is closed after each test -------
 

@@ -2,22 +2,19 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { raw as rawStore } from '../fixtures/idb.js';
 import {
-  FORMAT_VERSION,
-  META_KEY,
   MalformedEventError,
   UnauthorizedError,
   collection,
   createStreamStore,
-  loadLocal,
-  writeBatch,
   type Collection,
   type CollectionChange,
   type CollectionOptions,
   type CollectionStatus,
-  type StateMeta,
   type StreamEvent,
   type LocalStore,
 } from '../../packages/client/src/index.js';
+import { FORMAT_VERSION } from '../../packages/client/src/constants.js';
+import { META_KEY, loadLocal, writeBatch, type StateMeta } from '../../packages/client/src/persistence.js';
 
 interface Sub {
   id: string;

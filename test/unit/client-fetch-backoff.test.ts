@@ -6,12 +6,10 @@ import {
   HttpError,
   RetriesExhaustedError,
   UnauthorizedError,
-  backoffDelay,
   createFetchWithBackoff,
-  parseRetryAfter,
-  sleep,
   type FailedAttempt,
 } from '../../packages/client/src/index.js';
+import { backoffDelay, parseRetryAfter, sleep } from '../../packages/client/src/fetch-backoff.js';
 
 const URL_ = 'http://stream.test/realm?subscribe=1';
 
@@ -34,7 +32,7 @@ const status = (code: number, body = '', headers: Record<string, string> = {}) =
 
 describe('backoffDelay', () => {
   it('is full jitter: uniform in [0, min(maxDelay, initialDelay * multiplier^attempt))', () => {
-    const o = { initialDelay: 100, maxDelay: 1000, multiplier: 2, maxRetries: Infinity };
+    const o = { initialDelay: 100, maxDelay: 1000, multiplier: 2, maxAttempts: Infinity };
     expect(backoffDelay(0, o, () => 0)).toBe(0);
     expect(backoffDelay(0, o, () => 0.999)).toBe(99);
     expect(backoffDelay(3, o, () => 0.5)).toBe(400);
@@ -47,7 +45,7 @@ describe('backoffDelay', () => {
       initialDelay: 250,
       maxDelay: 30_000,
       multiplier: 2,
-      maxRetries: Infinity,
+      maxAttempts: Infinity,
     });
     expect(Object.isFrozen(BACKOFF_DEFAULTS)).toBe(true);
   });
@@ -176,9 +174,9 @@ describe('createFetchWithBackoff', () => {
     expect(failures[0]!.delayMs).toBe(120);
   });
 
-  it('gives up after maxRetries with RetriesExhaustedError carrying the last failure', async () => {
+  it('gives up after maxAttempts failures with RetriesExhaustedError carrying the last failure', async () => {
     const { fetch, calls } = scripted(status(503), status(503), status(500), ok());
-    const f = createFetchWithBackoff(fetch, { maxRetries: 2, initialDelay: 1 });
+    const f = createFetchWithBackoff(fetch, { maxAttempts: 3, initialDelay: 1 });
     const err: unknown = await f(URL_).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect((err as Error).name).toBe('RetriesExhaustedError');

@@ -1,20 +1,19 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { raw } from '../fixtures/idb.js';
+import { createStreamStore, type LocalStore } from '../../packages/client/src/index.js';
+import { FORMAT_VERSION } from '../../packages/client/src/constants.js';
 import {
-  FORMAT_VERSION,
   MAX_SEGMENTS,
   META_KEY,
   RECORD_SIZE,
-  createStreamStore,
   loadLocal,
   needsCompaction,
   writeBatch,
   type Batch,
   type StateMeta,
   type StoredMeta,
-  type LocalStore,
-} from '../../packages/client/src/index.js';
+} from '../../packages/client/src/persistence.js';
 
 /** Puts raw records into the store, bypassing the client (to plant bad data). */
 const setMany = (rows: [string, unknown][], store: LocalStore) =>

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Rebuild,
-  jsonEqual,
-  type CollectionChange,
-  type EntryEvent,
-} from '../../packages/client/src/index.js';
+import { Rebuild, type CollectionChange, type EntryEvent } from '../../packages/client/src/index.js';
+import { jsonEqual } from '../../packages/client/src/rebuild.js';
 
 interface Sub {
   id: string;

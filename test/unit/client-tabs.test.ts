@@ -8,14 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   collection,
   createStreamStore,
-  loadLocal,
-  writeBatch,
   type Collection,
   type CollectionChange,
   type CollectionOptions,
   type CollectionStatus,
   type StreamEvent,
 } from '../../packages/client/src/index.js';
+import { loadLocal, writeBatch } from '../../packages/client/src/persistence.js';
 import { FakeLocks, FakeTab } from '../fixtures/tabs.js';
 
 interface Sub {

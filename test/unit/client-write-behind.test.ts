@@ -1,7 +1,7 @@
 import { Subject, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { writeBehind } from '../../packages/client/src/index.js';
+import { writeBehind } from '../../packages/client/src/write-behind.js';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 

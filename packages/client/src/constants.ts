@@ -1,18 +1,12 @@
-/** Names and numbers of the stream contract (docs/stream-contract.md) and of the local copy. */
+/** Numbers of the local copy, and the names of the stream contract (from wire.ts, shared with the server). */
 
-/** The request header carrying the resume cookie (the SSE `id:` of the last event applied). */
-export const LAST_EVENT_ID_HEADER = 'Last-Event-ID';
-
-/**
- * The query parameter our server also accepts for the resume cookie. It needs no CORS preflight,
- * which a cross-origin `Last-Event-ID` header does.
- */
-export const RESUME_QUERY_PARAMETER = 'lastEventId';
-
-/** SSE event names (docs/stream-contract.md §E): `entry`, `ready`, and the extension `reset`. */
-export const EVENT_ENTRY = 'entry';
-export const EVENT_READY = 'ready';
-export const EVENT_RESET = 'reset';
+export {
+  LAST_EVENT_ID_HEADER,
+  RESUME_QUERY_PARAMETER,
+  EVENT_ENTRY,
+  EVENT_READY,
+  EVENT_RESET,
+} from './wire.js';
 
 /**
  * Version of what persistence.ts stores. Bump it whenever the stored shape changes: stored

@@ -97,7 +97,7 @@ export class NotAnEventStreamError extends SyncClientError {
   }
 }
 
-/** Every retry failed and `backoff.maxRetries` is used up. */
+/** Every attempt failed and `backoff.maxAttempts` is used up. */
 export class RetriesExhaustedError extends SyncClientError {
   override name = 'RetriesExhaustedError';
   readonly retryable = true;
@@ -108,7 +108,7 @@ export class RetriesExhaustedError extends SyncClientError {
   ) {
     super(
       `GET ${url} failed ${attempts} times in a row (last: ${describe(cause)}). ` +
-        'Check that the server is reachable, then call reconnect(); or raise backoff.maxRetries.',
+        'Check that the server is reachable, then call reconnect(); or raise backoff.maxAttempts.',
       { cause },
     );
   }

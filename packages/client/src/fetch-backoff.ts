@@ -21,6 +21,11 @@ import {
 /** What the wrappers take and return: `globalThis.fetch` fits. */
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
+/**
+ * Backoff parameters. The same shape (names and meaning) as `BackoffOptions` of
+ * `@syncrepl-rx/core`, which this package cannot import (it runs in browsers); test/types checks
+ * that the two are identical. The defaults differ per package.
+ */
 export interface BackoffOptions {
   /** Ceiling of the first delay, in ms. */
   initialDelay: number;
@@ -29,14 +34,14 @@ export interface BackoffOptions {
   /** Growth of the ceiling per failed attempt. */
   multiplier: number;
   /** Failed attempts in a row before giving up with RetriesExhaustedError (Infinity: never). */
-  maxRetries: number;
+  maxAttempts: number;
 }
 
 export const BACKOFF_DEFAULTS: Readonly<BackoffOptions> = Object.freeze({
   initialDelay: 250,
   maxDelay: 30_000,
   multiplier: 2,
-  maxRetries: Infinity,
+  maxAttempts: Infinity,
 });
 
 export interface FailedAttempt {
@@ -140,7 +145,7 @@ export async function errorForResponse(url: string, response: Response): Promise
  * Wraps `fetchClient` so that failed requests are retried with backoff.
  *
  * @example
- * const fetchWithBackoff = createFetchWithBackoff(fetch, { maxRetries: 5 });
+ * const fetchWithBackoff = createFetchWithBackoff(fetch, { maxAttempts: 6 });
  * const res = await fetchWithBackoff('/realm?subscribe=1', { signal });
  *
  * @param fetchClient The fetch to wrap (default: the global one, looked up at call time).
@@ -155,7 +160,7 @@ export function createFetchWithBackoff(
     initialDelay: options.initialDelay ?? BACKOFF_DEFAULTS.initialDelay,
     maxDelay: options.maxDelay ?? BACKOFF_DEFAULTS.maxDelay,
     multiplier: options.multiplier ?? BACKOFF_DEFAULTS.multiplier,
-    maxRetries: options.maxRetries ?? BACKOFF_DEFAULTS.maxRetries,
+    maxAttempts: options.maxAttempts ?? BACKOFF_DEFAULTS.maxAttempts,
   };
   const random = options.random ?? Math.random;
   return async function fetchWithBackoff(url: string, init?: RequestInit): Promise<Response> {
@@ -174,7 +179,7 @@ export function createFetchWithBackoff(
         if (err instanceof HttpError && !isRetryableStatus(err.status)) throw err;
         error ??= err; // a network failure: fetch rejects with a TypeError
       }
-      if (attempt + 1 > backoff.maxRetries) throw new RetriesExhaustedError(url, attempt + 1, error);
+      if (attempt + 1 >= backoff.maxAttempts) throw new RetriesExhaustedError(url, attempt + 1, error);
       const delayMs = Math.max(
         backoffDelay(attempt, backoff, random),
         retryAfter ?? 0,

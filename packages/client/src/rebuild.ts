@@ -12,7 +12,7 @@
  *   is like that, and it must cost neither a snapshot nor a write (S4).
  */
 
-export type SyncOp = 'present' | 'add' | 'modify' | 'delete';
+export type { SyncOp } from './wire.js';
 
 /**
  * The body of a `delete` event: only enough to identify what went away (id and _url,

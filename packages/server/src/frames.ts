@@ -13,6 +13,7 @@ import { parsePosition } from './position.js';
 import type { ResumeCookieCodec, ResumePosition } from './resume-cookie.js';
 import type { Upstream } from './source.js';
 import { frame } from './sse.js';
+import { EVENT_ENTRY } from './wire.js';
 import { entryData, type SyncOp, type View } from './view.js';
 
 export interface Frame {
@@ -46,7 +47,7 @@ export class Frames {
       frames = events.map((event, i) => ({
         kind: event.syncOp,
         text: frame(
-          'entry',
+          EVENT_ENTRY,
           entryData(event),
           this.cookie(view, i === events.length - 1 ? record.seq : record.seq - 1, false),
         ),

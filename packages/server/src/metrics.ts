@@ -4,6 +4,7 @@ import type { LogRecord } from './change-log.js';
 import { csnTimeMs } from './position.js';
 import type { Upstream, UpstreamState } from './source.js';
 import type { SseConnection } from './sse.js';
+import { EVENT_READY, EVENT_RESET, SYNC_OPS } from './wire.js';
 
 const STATES: UpstreamState[] = [
   'starting',
@@ -17,7 +18,7 @@ const STATES: UpstreamState[] = [
 
 export type ResumeOutcome = 'resumed' | 'reset' | 'rejected' | 'fresh';
 const OUTCOMES: ResumeOutcome[] = ['fresh', 'resumed', 'reset', 'rejected'];
-const EVENTS = ['present', 'add', 'modify', 'delete', 'ready', 'reset'] as const;
+const EVENTS = [...SYNC_OPS, EVENT_READY, EVENT_RESET] as const;
 
 export class Metrics {
   readonly registry: Registry;

@@ -28,9 +28,7 @@ import { Resumer, type StreamStart } from './resume.js';
 import { View } from './view.js';
 import { ResourceIndex } from './resource-index.js';
 import { Frames } from './frames.js';
-
-/** The query parameter that carries a resume cookie for clients that cannot set Last-Event-ID. */
-export const RESUME_QUERY_PARAMETER = 'lastEventId';
+import { LAST_EVENT_ID_HEADER, RESUME_QUERY_PARAMETER } from './wire.js';
 
 export interface SyncreplResources extends Router {
   /** Resolves once every source completed its first refresh. */
@@ -197,7 +195,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     const subscribe = async (req: Request, res: Response, _next: NextFunction) => {
       // Last-Event-ID (sent by EventSource on reconnect) wins over the query parameter, which
       // only carries the position the page started from.
-      const header = req.get('Last-Event-ID');
+      const header = req.get(LAST_EVENT_ID_HEADER);
       const query = req.query[RESUME_QUERY_PARAMETER];
       const raw = header ?? (typeof query === 'string' ? query : undefined);
       const parsed = codec.parse(raw);

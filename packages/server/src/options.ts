@@ -8,9 +8,6 @@ import type { Registry } from 'prom-client';
 import type { ResourceDefinition } from './resource.js';
 import type { SourceDefinition } from './source.js';
 
-/** A pluggable structured logger, the same shape as core's (`console` fits). Nothing logged carries a credential. */
-export type ServerLogger = Logger;
-
 /**
  * What the authorization hook decides for one request. `allow: true` may narrow what the
  * request sees: `filter` is applied to listings, items, replays, live events and resumes alike,
@@ -62,7 +59,7 @@ export interface SyncreplResourcesOptions {
   resumeWaitMs?: number;
   /** Where to register metrics (prom-client). Default: a registry of this middleware's own. */
   registry?: Registry;
-  logger?: ServerLogger;
+  logger?: Logger;
   /**
    * The path the router is mounted at (`app.use('/api', api)` → `'/api'`): every `_url` starts
    * with it, so links resolve from the application's root. Default `''` (mounted at the root).
@@ -82,11 +79,11 @@ export interface ParsedOptions {
   retryAfterSeconds: number;
   resumeWaitMs: number;
   registry: Registry | undefined;
-  logger: ServerLogger;
+  logger: Logger;
   basePath: string;
 }
 
-const QUIET: ServerLogger = {
+const QUIET: Logger = {
   warn: (m, f) => console.warn(m, f ?? ''),
   error: (m, f) => console.error(m, f ?? ''),
 };

@@ -9,7 +9,7 @@
  * A position here is a *floor*: every change whose CSN it covers is reflected in the state it
  * describes. The state may hold a few more (a refresh's entries come before its cookie).
  */
-import { parseCookie } from '@syncrepl-rx/core';
+import { parseCookie } from '@syncrepl-rx/core/internal';
 
 /** serverID (3 lower-case hex digits) → the newest CSN of that serverID covered. */
 export type Position = ReadonlyMap<string, string>;

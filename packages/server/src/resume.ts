@@ -29,6 +29,7 @@ import { covers, coversAll, formatPosition, parsePosition, type Position } from 
 import type { ResumePosition } from './resume-cookie.js';
 import type { Upstream } from './source.js';
 import { frame } from './sse.js';
+import { EVENT_ENTRY } from './wire.js';
 import { entryData, type SyncOp, type View } from './view.js';
 
 export type StreamStart =
@@ -114,7 +115,7 @@ export class Resumer {
       const now = store.get(entryUUID);
       const record: LogRecord = { seq: 0, entryUUID, ...(old ? { old } : {}), ...(now ? { new: now } : {}) };
       for (const event of view.eventsFor(record)) {
-        text += frame('entry', entryData(event), id);
+        text += frame(EVENT_ENTRY, entryData(event), id);
         events++;
         counts.set(event.syncOp, (counts.get(event.syncOp) ?? 0) + 1);
         if (text.length >= CHUNK) {

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { tap, type Subscription } from 'rxjs';
 import {
   LmdbStore,
-  checkLmdbFile,
   getAttribute,
   MemoryStore,
   replicateFrom,
@@ -27,6 +26,7 @@ import {
   type SyncreplOptions,
   type SyncStatus,
 } from '@syncrepl-rx/core';
+import { checkLmdbFile, viewIdentity } from '@syncrepl-rx/core/internal';
 import { ChangeLog, type LogRecord } from './change-log.js';
 import { advancedCsn, formatPosition, positionOfCookie, sidOfCsn, type Position } from './position.js';
 
@@ -101,13 +101,7 @@ export class Upstream {
 
   async start(): Promise<void> {
     const { def } = this;
-    const identity = {
-      bindDN: def.bindDN,
-      base: def.base,
-      scope: def.scope,
-      filter: def.filter,
-      attributes: def.attributes,
-    };
+    const identity = viewIdentity(def);
     const replicaLogger = {
       info: (m: string) => this.logger.info?.(m, { source: this.name }),
       warn: (m: string) => this.logger.warn?.(m, { source: this.name }),

@@ -20,12 +20,13 @@
 import type { Counter } from 'prom-client';
 import type { Frames } from './frames.js';
 import type { Metrics } from './metrics.js';
-import type { ServerLogger } from './options.js';
+import type { Logger } from '@syncrepl-rx/core';
 import type { Mapped } from './resource.js';
 import type { ResourceIndex } from './resource-index.js';
 import type { CatchUp, StreamStart } from './resume.js';
 import type { Upstream } from './source.js';
 import { frame, type SseConnection } from './sse.js';
+import { EVENT_ENTRY, EVENT_READY, EVENT_RESET } from './wire.js';
 import { entryData, type SyncOp, type View } from './view.js';
 
 export interface StreamContext {
@@ -34,7 +35,7 @@ export interface StreamContext {
   frames: Frames;
   metrics: Metrics;
   slowClientTimeoutMs: number;
-  logger: ServerLogger;
+  logger: Logger;
   onEnd(stream: StreamSession): void;
 }
 
@@ -79,7 +80,7 @@ export class StreamSession {
       this.cursor = start.from;
       this.catchUp = start.catchUp;
     } else {
-      if (start.reset) this.send('reset', frame('reset', '{}'));
+      if (start.reset) this.send('reset', frame(EVENT_RESET, '{}'));
       this.takeSnapshot();
     }
     this.pump();
@@ -123,7 +124,7 @@ export class StreamSession {
         if (item) {
           const [entryUUID, mapped] = item;
           const data = entryData({ syncOp: 'present', entryUUID, json: mapped.json });
-          writable = this.send('present', frame('entry', data, this.replayCookie));
+          writable = this.send('present', frame(EVENT_ENTRY, data, this.replayCookie));
           continue;
         }
         this.snapshot = undefined; // release the references
@@ -146,7 +147,7 @@ export class StreamSession {
         this.readyPending = false;
         writable = this.send(
           'ready',
-          frame('ready', '{}', this.ctx.frames.cookie(this.view, this.cursor, false)),
+          frame(EVENT_READY, '{}', this.ctx.frames.cookie(this.view, this.cursor, false)),
         );
         continue;
       }

@@ -16,7 +16,8 @@ import type { LogRecord } from './change-log.js';
 import type { CompiledResource, Mapped } from './resource.js';
 import { fingerprint } from './resume-cookie.js';
 
-export type SyncOp = 'present' | 'add' | 'modify' | 'delete';
+import type { SyncOp } from './wire.js';
+export type { SyncOp } from './wire.js';
 
 export interface ViewEvent {
   syncOp: SyncOp;
@@ -104,6 +105,7 @@ export class View {
 }
 
 /** The `data:` of an `entry` event: `{ entryUUID, syncOp, body }` (docs/stream-contract.md §E1). */
+/** The `data` of an `entry` event (wire.ts `EntryData`, §E1), written as text: the body is JSON already. */
 export function entryData(event: ViewEvent): string {
   return `{"entryUUID":${JSON.stringify(event.entryUUID)},"syncOp":"${event.syncOp}","body":${event.json}}`;
 }

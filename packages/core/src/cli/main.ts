@@ -31,7 +31,7 @@ import { checksCertificate, ldapDefaults, type LdapDefaults, type Setting } from
 import { readPassword } from './password.js';
 import { replicate, replicateFrom, type ReplicateOptions } from '../replica/replicate.js';
 import { LmdbStore } from '../stores/lmdb.js';
-import { ReplicaIdentityError } from '../stores/store.js';
+import { ReplicaIdentityError, viewIdentity } from '../stores/store.js';
 import { encodeFilter } from '../protocol/ldapjs.js';
 
 const USAGE = `Usage: syncrepl-rx tail [-H URI] [-b BASE] [options] [FILTER [ATTRIBUTE...]]
@@ -440,13 +440,7 @@ async function main(): Promise<void> {
     try {
       store = await LmdbStore.open(storeDir, {
         // The view of the directory, not the server: any provider or replica of it resumes the store.
-        identity: {
-          bindDN: options.bindDN,
-          base: options.base,
-          scope: options.scope,
-          filter: options.filter,
-          attributes: options.attributes,
-        },
+        identity: viewIdentity(options),
         otherIdentity: 'refuse',
         startOver: parsed.startOver,
         logger: { info: say, warn: say },

@@ -99,7 +99,8 @@ import type { OperatorFunction } from 'rxjs';
 import type { Attributes, SyncMessage } from '../sync/messages.js';
 import { MemoryStore } from '../stores/memory.js';
 import { ReplicaStoreBusyError, defaultReplicaLogger } from '../stores/store.js';
-import type { ReplicaLogger, ReplicaStore } from '../stores/store.js';
+import type { ReplicaStore } from '../stores/store.js';
+import type { Logger } from '../logger.js';
 import type { Change, Entry } from './changes.js';
 import { diffAttributes, isEmptyDiff } from './diff.js';
 import { subscribeFor } from './subscribeFor.js';
@@ -117,7 +118,7 @@ export interface ReplicateOptions {
   /** Staged mutations that trigger an intermediate batch during a refresh. Default 1000. */
   maxBatch?: number;
   /** Where to report oddities of the server (e.g. presents for entries the replica lacks). */
-  logger?: ReplicaLogger;
+  logger?: Logger;
 }
 
 /** The refresh in progress. */
@@ -323,7 +324,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         if (current.startCookie === undefined && !current.swept && current.tracked)
           sweep(current.presented, out);
         if (current.unknownPresents.size > 0) {
-          logger.warn(
+          logger.warn?.(
             `The server presented ${current.unknownPresents.size} entries as unchanged that this replica does not hold; ` +
               'the replica may be incomplete. Restart from an empty store (no cookie) to reload it.',
           );
@@ -475,10 +476,10 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
         // Unsubscribed mid-stream: keep what was applied, under the last safe cookie.
         try {
           commit()?.catch((error: unknown) =>
-            logger.warn(`Saving the replica on unsubscribe failed: ${String(error)}`),
+            logger.warn?.(`Saving the replica on unsubscribe failed: ${String(error)}`),
           );
         } catch (error) {
-          logger.warn(`Saving the replica on unsubscribe failed: ${String(error)}`);
+          logger.warn?.(`Saving the replica on unsubscribe failed: ${String(error)}`);
         }
       };
     });

@@ -67,13 +67,8 @@ import {
   describeIdentity,
   sameIdentity,
 } from './store.js';
-import type {
-  CanonicalIdentity,
-  ReplicaBatch,
-  ReplicaIdentity,
-  ReplicaLogger,
-  ReplicaStore,
-} from './store.js';
+import type { CanonicalIdentity, ReplicaBatch, ReplicaIdentity, ReplicaStore } from './store.js';
+import type { Logger } from '../logger.js';
 
 /** The version of the layout above. A store written with another version is discarded, not guessed at. */
 export const LMDB_STORE_FORMAT = 2;
@@ -96,7 +91,7 @@ export interface LmdbStoreOptions {
    */
   startOver?: boolean;
   /** Where to say that stored state was discarded, and why. Defaults to console warnings. */
-  logger?: ReplicaLogger;
+  logger?: Logger;
   /**
    * Awaited before each batch is written (reads see the batch at once, as always): for a caller
    * that keeps a log of its own of the changes `replicate()` emits and needs it on disk before
@@ -194,7 +189,7 @@ export class LmdbStore implements ReplicaStore {
   static async #open(
     path: string,
     identity: CanonicalIdentity,
-    logger: ReplicaLogger,
+    logger: Logger,
     lock: Lock,
     options: Pick<LmdbStoreOptions, 'otherIdentity' | 'startOver'>,
   ): Promise<LmdbStore> {
@@ -202,7 +197,7 @@ export class LmdbStore implements ReplicaStore {
     let discarded: string | undefined;
     const damage = checkLmdbFile(join(path, 'data.mdb'));
     if (damage !== undefined) {
-      logger.warn(`${discarding(path, damage)}`);
+      logger.warn?.(`${discarding(path, damage)}`);
       discarded = damage;
       moveAside(path);
     }
@@ -219,16 +214,16 @@ export class LmdbStore implements ReplicaStore {
         refused = new ReplicaIdentityError(path, problem.other, identity);
       } else if (problem === undefined && options.startOver) {
         const why = 'the caller asked to start over';
-        logger.warn(discarding(path, why));
+        logger.warn?.(discarding(path, why));
         discarded ??= why;
       } else if (problem === undefined) {
         loaded = load(env, snapshot);
       } else {
-        (problem.level === 'info' ? logger.info : logger.warn).call(logger, problem.message);
+        (problem.level === 'info' ? logger.info : logger.warn)?.call(logger, problem.message);
         if (problem.level === 'warn') discarded ??= problem.reason;
       }
     } catch (error) {
-      logger.warn(discarding(path, reason(error)));
+      logger.warn?.(discarding(path, reason(error)));
       discarded ??= reason(error);
     } finally {
       snapshot.done();
@@ -243,7 +238,7 @@ export class LmdbStore implements ReplicaStore {
         reset(env, identity, discarded);
       } catch (error) {
         // The environment itself is damaged beyond clearing: start a new one beside it.
-        logger.warn(discarding(path, reason(error)));
+        logger.warn?.(discarding(path, reason(error)));
         discarded ??= reason(error);
         await env.root.close().catch(() => {});
         moveAside(path);
@@ -252,7 +247,7 @@ export class LmdbStore implements ReplicaStore {
       }
       loaded = { cookie: undefined, keys: new Set(), discarded };
     } else {
-      logger.info(
+      logger.info?.(
         `Replica store at ${path}: ${loaded.keys.size} entries, ${loaded.cookie === undefined ? 'no cookie' : 'with a cookie'}, ` +
           `for ${describeIdentity(identity)}.`,
       );

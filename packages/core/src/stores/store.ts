@@ -10,6 +10,7 @@
  *
  * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
  */
+import type { Logger } from '../logger.js';
 import type { Attributes } from '../sync/messages.js';
 
 /** An entry as the replica holds it: its DN and its attributes (names as the server spelled them). */
@@ -140,17 +141,28 @@ export class ReplicaIdentityError extends Error {
   }
 }
 
-/** Where stores say what they did with stored state (discarded, reset). `console` fits. */
-export interface ReplicaLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-/** Warnings to the console, information dropped. */
-export const defaultReplicaLogger: ReplicaLogger = {
+/** Where stores say what they did with stored state (discarded, reset), when given no logger:
+ * warnings to the console, information dropped. */
+export const defaultReplicaLogger: Logger = {
   info: () => {},
   warn: (message) => console.warn(message),
 };
+
+/**
+ * The identity of the view that `options` search: the five fields that name it (bindDN, base,
+ * scope, filter, attributes), copied from syncrepl options, a CLI configuration or a server
+ * source, and nothing else (no password, no URL: any provider or replica of the directory
+ * resumes the store). The one place that lists them; stores canonicalize it when they open.
+ */
+export function viewIdentity(options: ReplicaIdentity): ReplicaIdentity {
+  return {
+    bindDN: options.bindDN,
+    base: options.base,
+    scope: options.scope,
+    filter: options.filter,
+    attributes: options.attributes,
+  };
+}
 
 /** An identity as stores record and compare it (see {@link canonicalIdentity}). */
 export type CanonicalIdentity = Required<Omit<ReplicaIdentity, 'url'>>;

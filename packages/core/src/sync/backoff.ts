@@ -1,20 +1,29 @@
 /**
  * Exponential backoff with full jitter (the "Full Jitter" variant: sleep a uniformly random time
- * between 0 and min(max, initial * 2^attempt)), and a sleep that an AbortSignal cancels.
+ * between 0 and min(maxDelay, initialDelay * multiplier^attempt)), and a sleep that an AbortSignal
+ * cancels.
  */
 
+/**
+ * Backoff parameters. The same shape (names and meaning) as `BackoffOptions` of
+ * `@syncrepl-rx/client`, which cannot import core (it runs in browsers); test/types checks that
+ * the two are identical. The defaults differ per package.
+ */
 export interface BackoffOptions {
-  /** First delay ceiling in ms. */
+  /** Ceiling of the first delay, in ms. */
   initialDelay: number;
-  /** Largest delay ceiling in ms. */
+  /** Largest delay ceiling, in ms. */
   maxDelay: number;
-  /** Give up after this many consecutive failed attempts (Infinity: never). */
+  /** Growth of the ceiling per failed attempt. */
+  multiplier: number;
+  /** Failed attempts in a row before giving up (Infinity: never). */
   maxAttempts: number;
 }
 
 export const BACKOFF_DEFAULTS: Readonly<BackoffOptions> = Object.freeze({
   initialDelay: 500,
   maxDelay: 30_000,
+  multiplier: 2,
   maxAttempts: Infinity,
 });
 
@@ -24,7 +33,7 @@ export function backoffDelay(
   opts: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(opts.maxDelay, opts.initialDelay * 2 ** Math.min(attempt, 30));
+  const ceiling = Math.min(opts.maxDelay, opts.initialDelay * opts.multiplier ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }
 

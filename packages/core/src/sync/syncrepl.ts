@@ -61,13 +61,8 @@ import type { Attributes, SyncMessage } from './messages.js';
 
 export type SyncMode = 'refreshOnly' | 'refreshAndPersist';
 
-/** A pluggable logger; `console` fits. Nothing logged through it ever contains a credential. */
-export interface Logger {
-  debug?(message: string, fields?: Record<string, unknown>): void;
-  info?(message: string, fields?: Record<string, unknown>): void;
-  warn?(message: string, fields?: Record<string, unknown>): void;
-  error?(message: string, fields?: Record<string, unknown>): void;
-}
+import type { Logger } from '../logger.js';
+export type { Logger } from '../logger.js';
 
 /**
  * Where the upstream connection is; reported through `onStatus`. `url` is the server in use
