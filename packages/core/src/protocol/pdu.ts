@@ -1,8 +1,8 @@
 /**
- * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends, encoded with the
- * BER writer from ./ldapjs.ts, and the responses it receives, decoded by ./ber.ts.
+ * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends and the responses it
+ * receives, both through ./ber.ts (the filter's encoding comes from ./ldapjs.ts).
  */
-import { BerReader } from './ber.js';
+import { BOOLEAN, BerReader, BerWriter, ENUMERATED, INTEGER, OCTET_STRING, SEQUENCE, SET } from './ber.js';
 import {
   attributeName,
   beginEntry,
@@ -16,7 +16,7 @@ import {
   type Attributes,
 } from './attributes.js';
 import { copyBytes, placeCount, recordScratch, takeScratch, writeVarint } from './record.js';
-import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
+import { encodeFilter } from './ldapjs.js';
 import { MalformedBerError } from '../errors.js';
 
 // Protocol op tags, RFC 4511 §4.2 (APPLICATION class; constructed unless noted).
@@ -34,13 +34,6 @@ const TAG = {
   intermediateResponse: 0x79,
   controls: 0xa0,
 } as const;
-
-const SEQUENCE = 0x30;
-const SET = 0x31;
-const OCTET_STRING = 0x04;
-const INTEGER = 0x02;
-const ENUMERATED = 0x0a;
-const BOOLEAN = 0x01;
 
 export type Scope = 'base' | 'one' | 'sub';
 const SCOPE_CODES: Record<Scope, number> = { base: 0, one: 1, sub: 2 };
@@ -85,48 +78,39 @@ export type LdapResponse =
 
 // ---------------------------------------------------------------- requests
 
-function envelope(messageId: number, body: (w: RequestWriter) => void, controls?: RequestControl[]): Buffer {
-  const w = createWriter();
-  w.startSequence(SEQUENCE);
-  w.writeInt(messageId);
+function envelope(messageId: number, body: (w: BerWriter) => void, controls?: RequestControl[]): Buffer {
+  const w = new BerWriter();
+  w.start(SEQUENCE).integer(messageId);
   body(w);
   if (controls && controls.length > 0) {
-    w.startSequence(TAG.controls);
+    w.start(TAG.controls);
     for (const c of controls) {
-      w.startSequence(SEQUENCE);
-      w.writeString(c.oid);
-      if (c.critical) w.writeBoolean(true);
-      if (c.value) w.writeBuffer(Buffer.from(c.value), OCTET_STRING);
-      w.endSequence();
+      w.start(SEQUENCE).bytes(OCTET_STRING, c.oid);
+      if (c.critical) w.boolean(true);
+      if (c.value) w.bytes(OCTET_STRING, c.value);
+      w.end();
     }
-    w.endSequence();
+    w.end();
   }
-  w.endSequence();
-  return Buffer.from(w.buffer);
+  return w.end().toBuffer();
 }
 
 /** BindRequest with simple authentication (RFC 4511 §4.2). Empty DN and password = anonymous. */
 export function encodeSimpleBind(messageId: number, dn: string, password: string): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.bindRequest);
-    w.writeInt(3);
-    w.writeString(dn);
-    w.writeBuffer(Buffer.from(password, 'utf8'), 0x80); // simple [0]
-    w.endSequence();
+    w.start(TAG.bindRequest).integer(3).bytes(OCTET_STRING, dn);
+    w.bytes(0x80, password); // simple [0]
+    w.end();
   });
 }
 
 /** BindRequest with SASL credentials (RFC 4511 §4.2, RFC 4422 Appendix A for EXTERNAL). */
 export function encodeSaslBind(messageId: number, mechanism: string, credentials?: string): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.bindRequest);
-    w.writeInt(3);
-    w.writeString('');
-    w.startSequence(0xa3); // sasl [3]
-    w.writeString(mechanism);
-    if (credentials !== undefined) w.writeString(credentials);
-    w.endSequence();
-    w.endSequence();
+    w.start(TAG.bindRequest).integer(3).bytes(OCTET_STRING, '');
+    w.start(0xa3).bytes(OCTET_STRING, mechanism); // sasl [3]
+    if (credentials !== undefined) w.bytes(OCTET_STRING, credentials);
+    w.end().end();
   });
 }
 
@@ -147,18 +131,16 @@ export function encodeSearch(messageId: number, req: SearchRequest, controls: Re
   return envelope(
     messageId,
     (w) => {
-      w.startSequence(TAG.searchRequest);
-      w.writeString(req.base);
-      w.writeEnumeration(SCOPE_CODES[req.scope]);
-      w.writeEnumeration(0); // derefAliases: neverDerefAliases
-      w.writeInt(req.sizeLimit ?? 0);
-      w.writeInt(req.timeLimit ?? 0);
-      w.writeBoolean(false); // typesOnly
-      w.appendBuffer(filter);
-      w.startSequence(SEQUENCE);
-      for (const a of req.attributes) w.writeString(a);
-      w.endSequence();
-      w.endSequence();
+      w.start(TAG.searchRequest).bytes(OCTET_STRING, req.base);
+      w.integer(SCOPE_CODES[req.scope], ENUMERATED);
+      w.integer(0, ENUMERATED); // derefAliases: neverDerefAliases
+      w.integer(req.sizeLimit ?? 0);
+      w.integer(req.timeLimit ?? 0);
+      w.boolean(false); // typesOnly
+      w.raw(filter);
+      w.start(SEQUENCE);
+      for (const a of req.attributes) w.bytes(OCTET_STRING, a);
+      w.end().end();
     },
     controls,
   );
@@ -166,23 +148,24 @@ export function encodeSearch(messageId: number, req: SearchRequest, controls: Re
 
 /** AbandonRequest (RFC 4511 §4.11). */
 export function encodeAbandon(messageId: number, target: number): Buffer {
-  return envelope(messageId, (w) => w.writeInt(target, TAG.abandonRequest));
+  return envelope(messageId, (w) => w.integer(target, TAG.abandonRequest));
 }
 
 /** UnbindRequest (RFC 4511 §4.3). */
 export function encodeUnbind(messageId: number): Buffer {
-  return envelope(messageId, (w) => w.writeBuffer(Buffer.alloc(0), TAG.unbindRequest));
+  return envelope(messageId, (w) => w.bytes(TAG.unbindRequest, EMPTY));
 }
 
 /** ExtendedRequest (RFC 4511 §4.12), e.g. StartTLS (RFC 4511 §4.14) or Cancel (RFC 3909). */
 export function encodeExtended(messageId: number, oid: string, value?: Uint8Array): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.extendedRequest);
-    w.writeBuffer(Buffer.from(oid, 'latin1'), 0x80);
-    if (value) w.writeBuffer(Buffer.from(value), 0x81);
-    w.endSequence();
+    w.start(TAG.extendedRequest).bytes(0x80, Buffer.from(oid, 'latin1'));
+    if (value) w.bytes(0x81, value);
+    w.end();
   });
 }
+
+const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- responses
 
