@@ -36,12 +36,10 @@ import {
   type AttributeValue,
   type Attributes,
 } from './attributes.js';
-import { BerReader } from './ber.js';
+import { BerReader, OCTET_STRING, SEQUENCE, SET, elementSize, lengthSize, writeHeader } from './ber.js';
 
-const OCTET_STRING = 0x04;
-const BYTES = 0x80;
-const SEQUENCE = 0x30;
-const SET = 0x31;
+/** In a record's BER form, the tag of a value that is bytes ([0]); a text value is an OCTET STRING. */
+export const BYTES = 0x80;
 
 /** A record or its BER form that cannot be read. */
 export class RecordError extends Error {
@@ -265,9 +263,9 @@ export function recordToBer(record: string): Buffer {
   // Second pass: the BER, after the record.
   const total = elementSize(dnLength) + elementSize(listLength);
   b = recordScratch(n + total, n);
-  let o = header(b, n, OCTET_STRING, dnLength);
+  let o = writeHeader(b, n, OCTET_STRING, dnLength);
   o = copyBytes(b, o, b, dnStart, dnStart + dnLength);
-  o = header(b, o, SEQUENCE, listLength);
+  o = writeHeader(b, o, SEQUENCE, listLength);
   const w = new Reader(b.subarray(0, n));
   w.at = listStart;
   for (const setLength of setLengths) {
@@ -275,16 +273,16 @@ export function recordToBer(record: string): Buffer {
     const name = number > 0 ? names[number - 1]!.bytes : undefined;
     const nameLength = name === undefined ? w.varint() : name.length;
     const nameStart = name === undefined ? w.skip(nameLength) : 0;
-    o = header(b, o, SEQUENCE, attributeSize(nameLength, setLength));
-    o = header(b, o, OCTET_STRING, nameLength);
+    o = writeHeader(b, o, SEQUENCE, attributeSize(nameLength, setLength));
+    o = writeHeader(b, o, OCTET_STRING, nameLength);
     if (name === undefined) o = copyBytes(b, o, b, nameStart, nameStart + nameLength);
     else for (let k = 0; k < nameLength; k++) b[o++] = name[k]!;
-    o = header(b, o, SET, setLength);
+    o = writeHeader(b, o, SET, setLength);
     for (let count = w.varint(); count > 0; count--) {
       const tagged = w.varint();
       const length = Math.floor(tagged / 2);
       const start = w.skip(length);
-      o = header(b, o, tagged % 2 === 1 ? BYTES : OCTET_STRING, length);
+      o = writeHeader(b, o, tagged % 2 === 1 ? BYTES : OCTET_STRING, length);
       o = copyBytes(b, o, b, start, start + length);
     }
   }
@@ -307,27 +305,4 @@ function nameLengthAt(r: Reader): number {
 /** The content length of a PartialAttribute. */
 function attributeSize(nameLength: number, setLength: number): number {
   return elementSize(nameLength) + elementSize(setLength);
-}
-
-/** The size of a BER element with `length` bytes of content. */
-function elementSize(length: number): number {
-  return 1 + lengthSize(length) + length;
-}
-
-/** The bytes a BER definite length takes after the tag. */
-function lengthSize(length: number): number {
-  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
-}
-
-/** Writes a BER tag and length at `o`; returns the position after them. */
-function header(b: Buffer, o: number, tag: number, length: number): number {
-  b[o++] = tag;
-  if (length < 0x80) {
-    b[o++] = length;
-    return o;
-  }
-  const size = lengthSize(length) - 1;
-  b[o++] = 0x80 | size;
-  for (let k = size - 1; k >= 0; k--) b[o++] = Math.floor(length / 0x100 ** k) % 0x100;
-  return o;
 }
