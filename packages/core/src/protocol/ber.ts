@@ -96,8 +96,14 @@ export class BerReader {
 
   /** Reads a definite length and checks that the content fits in the enclosing window. */
   readLength(): number {
-    const len = readLength(this.buf, this.pos, this.end);
-    this.pos = lengthEnd(this.buf, this.pos);
+    const pos = this.pos;
+    const first = pos < this.end ? this.buf[pos]! : 0x80; // (a missing length: readLength says so)
+    if (first < 0x80 && pos + 1 + first <= this.end) {
+      this.pos = pos + 1; // the common case: a short length that fits
+      return first;
+    }
+    const len = readLength(this.buf, pos, this.end);
+    this.pos = lengthEnd(this.buf, pos);
     return len;
   }
 
