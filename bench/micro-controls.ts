@@ -10,14 +10,17 @@
 import {
   decodeSyncDoneValue,
   decodeSyncInfoValue,
-  decodeSyncInfoValueAsn1,
   decodeSyncStateValue,
+  encodeSyncRequestValue,
+} from '../packages/core/src/protocol/controls.js';
+// The server's side and the asn1js reference decoders are test fixtures.
+import {
+  decodeSyncInfoValueAsn1,
   decodeSyncStateValueAsn1,
   encodeSyncDoneValue,
   encodeSyncInfoValue,
-  encodeSyncRequestValue,
   encodeSyncStateValue,
-} from '../packages/core/src/protocol/controls.js';
+} from '../test/fixtures/controls-asn1.js';
 
 const ENTRIES = 100_000;
 

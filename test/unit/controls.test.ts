@@ -9,16 +9,18 @@ import {
   SYNC_STATE_OID,
   decodeSyncDoneValue,
   decodeSyncInfoValue,
-  decodeSyncInfoValueAsn1,
   decodeSyncStateValue,
-  decodeSyncStateValueAsn1,
   encodeCancelRequestValue,
-  encodeSyncDoneValue,
-  encodeSyncInfoValue,
   encodeSyncRequestValue,
-  encodeSyncStateValue,
 } from '../../packages/core/src/protocol/controls.js';
 import type { SyncInfoValue, SyncStateValue } from '../../packages/core/src/protocol/controls.js';
+import {
+  decodeSyncInfoValueAsn1,
+  decodeSyncStateValueAsn1,
+  encodeSyncDoneValue,
+  encodeSyncInfoValue,
+  encodeSyncStateValue,
+} from '../fixtures/controls-asn1.js';
 
 /** Bytes from a hex string with spaces, or from mixed hex strings and latin1 text parts. */
 function hex(...parts: (string | { text: string })[]): Uint8Array {

@@ -1,7 +1,7 @@
 /**
  * Decoding attributes, shared by the wire decoder (./pdu.ts) and records (./record.ts): the
  * types of an entry's attributes (re-exported by ../sync/messages.ts, and from the package),
- * the process's table of attribute names, the rule that makes a value text or bytes, merging
+ * tables of attribute names (one per wire decoder, one for records), the rule that makes a value text or bytes, merging
  * a name repeated in another spelling, and building records keyed by attribute names.
  */
 import { isUtf8 } from 'node:buffer';
@@ -34,74 +34,97 @@ export function setOwn<T>(record: Record<string, T>, key: string, value: T): voi
 
 /** An attribute description as the server spelled it, decoded once. */
 export interface AttributeName {
-  bytes: Uint8Array;
-  name: string;
-  lower: string;
-  /** Whether values are bytes, for the `binaryAttributes` set it was computed for. */
-  binary: boolean;
-  binaryFor: ReadonlySet<string> | undefined;
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly lower: string;
+  /** Whether values are bytes, for the `binaryAttributes` of the table that holds this name. */
+  readonly binary: boolean;
+  /** Its number in records (`RECORD_NAMES` index + 1), or 0: records spell it out. */
+  readonly record: number;
 }
 
-// Attribute names repeat in every entry, in the same order: decode each spelling once and find
-// it again by its bytes, starting where the previous attribute's name was found. Bounded; names
-// past the bound are decoded each time. Append-only for the life of the process, so an index
-// names the same spelling for good: records (./record.ts) refer to names by index + 1.
-export const names: AttributeName[] = [];
 const MAX_NAMES = 256;
 
 /**
- * The index in `names` of the name in buf[s, e), added if new; -1 past the bound (then `overflow`
- * holds it). The search starts at index `hint`.
+ * Attribute names repeat in every entry, in the same order: a table decodes each spelling once
+ * and finds it again by its bytes, starting where the previous attribute's name was found.
+ * Bounded (256); a name past the bound is decoded each time and held in `overflow` until the next
+ * lookup. Append-only, so an index names the same spelling for good.
+ *
+ * Each wire decoder owns one (./pdu.ts), with its `binaryAttributes`; `RECORD_NAMES` is the one
+ * records share.
  */
-export function attributeName(buf: Buffer, s: number, e: number, hint: number): number {
-  const len = e - s;
-  const count = names.length;
-  for (let k = 0; k < count; k++) {
-    const at = (hint + k) % count;
-    const bytes = names[at]!.bytes;
-    if (bytes.length !== len) continue;
-    let i = 0;
-    while (i < len && bytes[i] === buf[s + i]) i++;
-    if (i === len) return at;
-  }
-  const name = buf.toString('utf8', s, e);
-  const entry = {
-    bytes: new Uint8Array(buf.subarray(s, e)),
-    name,
-    lower: name.toLowerCase(),
-    binary: false,
-    binaryFor: undefined,
-  };
-  if (count < MAX_NAMES) {
-    names.push(entry);
-    return count;
-  }
-  overflow = entry;
-  return -1;
-}
-export let overflow: AttributeName | undefined;
+export class NameTable {
+  readonly names: AttributeName[] = [];
+  overflow: AttributeName | undefined = undefined;
 
-// Lower-case names of the current entry's attributes (decoding is not re-entrant).
-const entryLowers: string[] = [];
+  /** `binary`: the lower-case names whose values are bytes; absent for `RECORD_NAMES`. */
+  constructor(private readonly binary?: ReadonlySet<string>) {}
 
-/** Starts an entry for `valuesOf`. */
-export function beginEntry(): void {
-  entryLowers.length = 0;
+  /**
+   * The index in `names` of the name in buf[s, e), added if new; -1 past the bound (then
+   * `overflow` holds it). The search starts at index `hint`.
+   */
+  find(buf: Buffer, s: number, e: number, hint: number): number {
+    const names = this.names;
+    const len = e - s;
+    const count = names.length;
+    for (let k = 0; k < count; k++) {
+      const at = (hint + k) % count;
+      const bytes = names[at]!.bytes;
+      if (bytes.length !== len) continue;
+      let i = 0;
+      while (i < len && bytes[i] === buf[s + i]) i++;
+      if (i === len) return at;
+    }
+    const name = buf.toString('utf8', s, e);
+    const lower = name.toLowerCase();
+    const binary = this.binary;
+    const entry: AttributeName = {
+      bytes: new Uint8Array(buf.subarray(s, e)),
+      name,
+      lower,
+      binary: binary !== undefined && (binary.has(lower) || lower.endsWith(';binary')),
+      // The shared table numbers its own names; a decoder's table takes the shared number.
+      record:
+        binary === undefined ? (count < MAX_NAMES ? count + 1 : 0) : RECORD_NAMES.find(buf, s, e, 0) + 1,
+    };
+    if (count < MAX_NAMES) {
+      names.push(entry);
+      return count;
+    }
+    this.overflow = entry;
+    return -1;
+  }
 }
 
 /**
- * The values the current entry already has under `name` in any spelling, or undefined (and
- * `lower` is noted): LDAP names are case-insensitive (RFC 4512 §2.5), so a repeated name, however
- * spelled, merges into the first one's values.
+ * The names records refer to by number (./record.ts): one table for the process, because a
+ * record outlives the connection it came from. Append-only and immutable entries: a number,
+ * once given, names the same spelling for good. The wire decoders only look names up in it the
+ * first time they meet one.
  */
-export function valuesOf(attributes: Attributes, name: string, lower: string): AttributeValue[] | undefined {
+export const RECORD_NAMES = new NameTable();
+
+/**
+ * The values the entry being built already has under `name` in any spelling, or undefined (and
+ * `lower` is noted in `lowers`, the lower-case names of the entry so far, in order): LDAP names
+ * are case-insensitive (RFC 4512 §2.5), so a repeated name, however spelled, merges into the
+ * first one's values.
+ */
+export function valuesOf(
+  attributes: Attributes,
+  name: string,
+  lower: string,
+  lowers: string[],
+): AttributeValue[] | undefined {
   // (`__proto__` is looked up as an own property: anything else would read the prototype.)
   const values: AttributeValue[] | undefined =
     name === '__proto__' ? Object.getOwnPropertyDescriptor(attributes, name)?.value : attributes[name];
   if (values !== undefined) return values;
-  const prior = entryLowers.indexOf(lower);
+  const prior = lowers.indexOf(lower);
   if (prior >= 0) return attributes[Object.keys(attributes)[prior]!]!;
-  entryLowers.push(lower);
+  lowers.push(lower);
   return undefined;
 }
 

@@ -1,10 +1,71 @@
 /**
- * A lean BER reader for LDAP responses (RFC 4511 §5.1: definite lengths only, no
- * indefinite form). It works on a Buffer window without copying; callers copy what they keep.
- * Every malformation throws MalformedBerError with the offset, never a RangeError or TypeError.
+ * The one BER layer (X.690, under the restrictions of RFC 4511 §5.1: definite lengths only, no
+ * high-tag-number form) for the wire, the control values and the stores: the universal tags, a
+ * reader and a writer.
+ *
+ * Reading works on a byte window without copying; callers copy what they keep. Every
+ * malformation throws MalformedBerError with the offset, never a RangeError or TypeError.
+ * Writing always gives the shortest definite lengths.
  */
 import { MalformedBerError } from '../errors.js';
 
+// Universal tags (X.680 §8.4) as their first identifier octet; LDAP's own tags live with the
+// PDUs (./pdu.ts), the records (./record.ts) and the Sync values (./controls.ts).
+export const BOOLEAN = 0x01;
+export const INTEGER = 0x02;
+export const OCTET_STRING = 0x04;
+export const ENUMERATED = 0x0a;
+export const SEQUENCE = 0x30;
+export const SET = 0x31;
+
+// ---------------------------------------------------------------- reading
+
+/**
+ * Reads the definite length at `pos` (just after a tag) and checks that its content fits before
+ * `end`. The content starts at `lengthEnd(bytes, pos)`.
+ */
+export function readLength(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) throw new MalformedBerError('missing length', pos);
+  let len = bytes[pos++]!;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0) throw new MalformedBerError('indefinite length is not allowed (RFC 4511 §5.1)', pos - 1);
+    if (n > 4) throw new MalformedBerError(`a length field of ${n} bytes is too large`, pos - 1);
+    if (pos + n > end) throw new MalformedBerError('truncated length', pos - 1);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + bytes[pos++]!;
+  }
+  if (pos + len > end) {
+    throw new MalformedBerError(`length ${len} runs past the end of its container`, pos);
+  }
+  return len;
+}
+
+/** The offset just after the (already checked) length field at `pos`. */
+export function lengthEnd(bytes: Uint8Array, pos: number): number {
+  const first = bytes[pos]!;
+  return first < 0x80 ? pos + 1 : pos + 1 + (first & 0x7f);
+}
+
+/** One element: its identifier octet, where it starts, and its content window. */
+export interface BerElement {
+  tag: number;
+  /** Offset of the identifier octet, for error messages. */
+  at: number;
+  start: number;
+  end: number;
+}
+
+/** The element at `pos` (< `end`), which must fit before `end`. */
+export function readElement(bytes: Uint8Array, pos: number, end: number): BerElement {
+  const tag = bytes[pos]!;
+  if ((tag & 0x1f) === 0x1f) throw new MalformedBerError('high-tag-number form is not used by LDAP', pos);
+  const len = readLength(bytes, pos + 1, end);
+  const start = lengthEnd(bytes, pos + 1);
+  return { tag, at: pos, start, end: start + len };
+}
+
+/** A cursor over a window of a Buffer, for structures read front to back. */
 export class BerReader {
   pos: number;
   constructor(
@@ -35,20 +96,14 @@ export class BerReader {
 
   /** Reads a definite length and checks that the content fits in the enclosing window. */
   readLength(): number {
-    const buf = this.buf;
-    if (this.pos >= this.end) throw new MalformedBerError('missing length', this.pos);
-    let len = buf[this.pos++]!;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      if (n === 0) throw new MalformedBerError('indefinite length is not allowed in LDAP', this.pos - 1);
-      if (n > 4) throw new MalformedBerError(`length of ${n} bytes is too large`, this.pos - 1);
-      if (this.pos + n > this.end) throw new MalformedBerError('truncated length', this.pos);
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + buf[this.pos++]!;
+    const pos = this.pos;
+    const first = pos < this.end ? this.buf[pos]! : 0x80; // (a missing length: readLength says so)
+    if (first < 0x80 && pos + 1 + first <= this.end) {
+      this.pos = pos + 1; // the common case: a short length that fits
+      return first;
     }
-    if (this.pos + len > this.end) {
-      throw new MalformedBerError(`length ${len} runs past the end of its container`, this.pos);
-    }
+    const len = readLength(this.buf, pos, this.end);
+    this.pos = lengthEnd(this.buf, pos);
     return len;
   }
 
@@ -118,17 +173,142 @@ function hex(n: number): string {
  */
 export function elementLength(buf: Buffer, offset: number): number {
   if (buf.length - offset < 2) return -1;
-  if (buf[offset] !== 0x30) throw new MalformedBerError('an LDAPMessage must be a SEQUENCE', offset);
+  if (buf[offset] !== SEQUENCE) throw new MalformedBerError('an LDAPMessage must be a SEQUENCE', offset);
   let len = buf[offset + 1]!;
   let header = 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0) throw new MalformedBerError('indefinite length is not allowed in LDAP', offset + 1);
-    if (n > 4) throw new MalformedBerError(`length of ${n} bytes is too large`, offset + 1);
+    if (n === 0) throw new MalformedBerError('indefinite length is not allowed (RFC 4511 §5.1)', offset + 1);
+    if (n > 4) throw new MalformedBerError(`a length field of ${n} bytes is too large`, offset + 1);
     if (buf.length - offset < 2 + n) return -1;
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i]!;
     header += n;
   }
   return header + len;
+}
+
+// ---------------------------------------------------------------- writing
+
+/** The bytes a definite length takes after the tag. */
+export function lengthSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
+}
+
+/** The size of an element with `length` bytes of content. */
+export function elementSize(length: number): number {
+  return 1 + lengthSize(length) + length;
+}
+
+/** Writes a tag and a definite length at `o` (room checked by the caller); returns the position after them. */
+export function writeHeader(b: Uint8Array, o: number, tag: number, length: number): number {
+  b[o++] = tag;
+  if (length < 0x80) {
+    b[o++] = length;
+    return o;
+  }
+  const size = lengthSize(length) - 1;
+  b[o++] = 0x80 | size;
+  for (let k = size - 1; k >= 0; k--) b[o++] = Math.floor(length / 0x100 ** k) % 0x100;
+  return o;
+}
+
+/**
+ * Builds one BER value front to back into a growing buffer. A constructed element is opened with
+ * `start(tag)` and closed with `end()`, which writes its length in the shortest form.
+ */
+export class BerWriter {
+  #buf: Buffer;
+  #pos = 0;
+  /** Content start of each open constructed element (one length byte reserved before it). */
+  readonly #open: number[] = [];
+
+  constructor(size = 256) {
+    this.#buf = Buffer.allocUnsafe(size);
+  }
+
+  #room(bytes: number): void {
+    const need = this.#pos + bytes;
+    if (need <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2));
+    this.#buf.copy(grown, 0, 0, this.#pos);
+    this.#buf = grown;
+  }
+
+  /** Opens a constructed element. */
+  start(tag: number): this {
+    this.#room(2);
+    this.#buf[this.#pos++] = tag;
+    this.#pos++; // the length, when short; `end` makes room for a longer one
+    this.#open.push(this.#pos);
+    return this;
+  }
+
+  /** Closes the innermost open element. */
+  end(): this {
+    const start = this.#open.pop();
+    if (start === undefined) throw new Error('BerWriter.end() without start()');
+    const length = this.#pos - start;
+    const extra = lengthSize(length) - 1;
+    if (extra > 0) {
+      this.#room(extra);
+      this.#buf.copyWithin(start + extra, start, this.#pos);
+      this.#pos += extra;
+    }
+    writeHeader(this.#buf, start - 2, this.#buf[start - 2]!, length);
+    return this;
+  }
+
+  /** A primitive element with `content` (bytes, or text written as UTF-8). */
+  bytes(tag: number, content: Uint8Array | string): this {
+    if (typeof content === 'string') {
+      const length = Buffer.byteLength(content, 'utf8');
+      this.#room(6 + length);
+      this.#pos = writeHeader(this.#buf, this.#pos, tag, length);
+      this.#pos += this.#buf.write(content, this.#pos, 'utf8');
+    } else {
+      this.#room(6 + content.length);
+      this.#pos = writeHeader(this.#buf, this.#pos, tag, content.length);
+      this.#buf.set(content, this.#pos);
+      this.#pos += content.length;
+    }
+    return this;
+  }
+
+  /** An INTEGER (or ENUMERATED, with its tag) in its shortest two's-complement form. */
+  integer(value: number, tag = INTEGER): this {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`Not an integer: ${value}`);
+    let size = 1;
+    while (size < 7 && (value < -(2 ** (8 * size - 1)) || value >= 2 ** (8 * size - 1))) size++;
+    this.#room(2 + size);
+    this.#buf[this.#pos++] = tag;
+    this.#buf[this.#pos++] = size;
+    for (let k = size - 1; k >= 0; k--) {
+      this.#buf[this.#pos++] = Math.floor(value / 2 ** (8 * k)) & 0xff;
+    }
+    return this;
+  }
+
+  /** A BOOLEAN: 0xff for TRUE (RFC 4511 §5.1), 0x00 for FALSE. */
+  boolean(value: boolean, tag = BOOLEAN): this {
+    this.#room(3);
+    this.#buf[this.#pos++] = tag;
+    this.#buf[this.#pos++] = 1;
+    this.#buf[this.#pos++] = value ? 0xff : 0x00;
+    return this;
+  }
+
+  /** Bytes that already are BER (e.g. an encoded filter), as they are. */
+  raw(ber: Uint8Array): this {
+    this.#room(ber.length);
+    this.#buf.set(ber, this.#pos);
+    this.#pos += ber.length;
+    return this;
+  }
+
+  /** A copy of what was written; every element must be closed. */
+  toBuffer(): Buffer {
+    if (this.#open.length > 0) throw new Error('BerWriter: an element is still open');
+    return Buffer.from(this.#buf.subarray(0, this.#pos));
+  }
 }

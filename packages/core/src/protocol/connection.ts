@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { elementLength } from './ber.js';
 import {
-  decodeMessage,
+  LdapDecoder,
   encodeAbandon,
   encodeExtended,
   encodeSearch,
@@ -88,11 +88,15 @@ export class LdapConnection {
   /** Single-response requests still waiting: they fail when the connection ends. */
   private readonly waiting = new Set<(error?: SyncreplError) => void>();
 
+  /** This connection's own decoder: its name table and scratch space are shared with no other. */
+  private readonly decoder: LdapDecoder;
+
   private constructor(
     private socket: net.Socket,
     readonly endpoint: string,
-    private readonly decode: DecodeOptions,
+    decode: DecodeOptions,
   ) {
+    this.decoder = new LdapDecoder(decode);
     this.attach(socket);
   }
 
@@ -193,7 +197,7 @@ export class LdapConnection {
         const len = elementLength(buf, offset);
         if (len > MAX_MESSAGE_BYTES) throw new MalformedBerError(`a message announces ${len} bytes`, offset);
         if (len < 0 || offset + len > buf.length) break;
-        const res = decodeMessage(buf, offset, offset + len, this.decode);
+        const res = this.decoder.decode(buf, offset, offset + len);
         offset += len;
         this.dispatch(res);
       }

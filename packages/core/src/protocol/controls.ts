@@ -2,13 +2,15 @@
  * The control and message values of LDAP Content Synchronization (RFC 4533 §2) and the
  * Cancel extended operation (RFC 3909).
  *
- * asn1js encodes every value and decodes the Sync Done value. The two values that carry
- * per-entry data are decoded by hand-rolled single-level readers, because asn1js.fromBER
- * costs ~10 µs per small value (~1.5 s per 100,000 entries, see bench/micro-controls.ts):
- * the Sync State value (one per entry) and the Sync Info value (syncprov sends present
- * phases as syncIdSets of entryUUIDs). Each keeps an asn1js twin with the same rules
- * ({@link decodeSyncStateValueAsn1}, {@link decodeSyncInfoValueAsn1}) that the unit tests
- * cross-check it against over many generated and mutated inputs.
+ * asn1js encodes the values we send (Sync Request, Cancel) and decodes the Sync Done value. The
+ * two values that carry per-entry data are decoded by hand-rolled single-level readers on
+ * ./ber.ts, because asn1js.fromBER costs ~10 µs per small value (~1.5 s per 100,000 entries,
+ * see bench/micro-controls.ts): the Sync State value (one per entry) and the Sync Info value
+ * (syncprov sends present phases as syncIdSets of entryUUIDs). Each has an asn1js twin with the
+ * same rules (test/fixtures/controls-asn1.ts, built on `asn1Reader` and the helpers exported
+ * here) that the unit tests cross-check it against over many generated and mutated inputs. The
+ * server's side (encoders of the Sync State, Done and Info values) lives there too: only tests
+ * and the micro-benchmark need it.
  *
  * RFC 4533 §1.4: "Protocol elements are described using ASN.1 [X.680] with implicit tags",
  * BER-encoded under the restrictions of RFC 4511 §5.1. So the context tags of
@@ -44,6 +46,17 @@
  */
 import * as asn1js from 'asn1js';
 
+import {
+  BOOLEAN,
+  ENUMERATED,
+  OCTET_STRING,
+  SEQUENCE,
+  SET,
+  lengthEnd,
+  readElement,
+  readLength,
+  type BerElement,
+} from './ber.js';
 import { MalformedBerError, ProtocolError } from '../errors.js';
 
 /** The four sync states of the Sync State control (RFC 4533 §2.3). */
@@ -93,13 +106,8 @@ export type SyncInfoValue =
   | { kind: 'syncIdSet'; cookie?: string; refreshDeletes: boolean; entryUUIDs: string[] };
 
 // ---------------------------------------------------------------------------------------
-// Tags (first identifier octet; LDAP never uses the high-tag-number form)
+// Tags of syncInfoValue (the universal ones come from ./ber.ts)
 
-const TAG_BOOLEAN = 0x01;
-const TAG_OCTET_STRING = 0x04;
-const TAG_ENUMERATED = 0x0a;
-const TAG_SEQUENCE = 0x30;
-const TAG_SET = 0x31;
 /** syncInfoValue alternatives, context-specific and implicit (RFC 4533 §1.4, §2.5). */
 const TAG_NEW_COOKIE = 0x80;
 const TAG_REFRESH_DELETE = 0xa1;
@@ -119,7 +127,7 @@ const UUID_SCRATCH = Buffer.alloc(36);
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
 /** Formats 16 octets at `start` as a lower-case RFC 4122 UUID string. */
-function formatUuid(b: Uint8Array, start: number): string {
+export function formatUuid(b: Uint8Array, start: number): string {
   let o = 0;
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) UUID_SCRATCH[o++] = 0x2d; // '-'
@@ -131,7 +139,7 @@ function formatUuid(b: Uint8Array, start: number): string {
 }
 
 /** Octets `start..end` of `b` as a one-char-per-byte string (see the module comment). */
-function latin1(b: Uint8Array, start: number, end: number): string {
+export function latin1(b: Uint8Array, start: number, end: number): string {
   if (end - start <= 32) {
     let s = '';
     for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
@@ -140,7 +148,7 @@ function latin1(b: Uint8Array, start: number, end: number): string {
   return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }
 
-function cookieBytes(cookie: string): Uint8Array {
+export function cookieBytes(cookie: string): Uint8Array {
   // eslint-disable-next-line no-control-regex
   if (/[^\u0000-\u00ff]/.test(cookie)) {
     throw new RangeError(
@@ -150,18 +158,11 @@ function cookieBytes(cookie: string): Uint8Array {
   return new Uint8Array(Buffer.from(cookie, 'latin1'));
 }
 
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function uuidBytes(uuid: string): Uint8Array {
-  if (!UUID_TEXT.test(uuid)) throw new RangeError(`Not a UUID in 8-4-4-4-12 form: ${JSON.stringify(uuid)}`);
-  return new Uint8Array(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
-}
-
 /**
  * Checks an ENUMERATED's content octets (X.690 §8.4 → §8.3): non-empty and minimal.
  * Returns the value when it fits in one octet, otherwise -1 (a value no caller accepts).
  */
-function enumeratedValue(b: Uint8Array, start: number, end: number, at: number): number {
+export function enumeratedValue(b: Uint8Array, start: number, end: number, at: number): number {
   const len = end - start;
   if (len === 0) throw new MalformedBerError('empty ENUMERATED', at);
   const first = b[start]!;
@@ -178,7 +179,7 @@ function booleanValue(b: Uint8Array, start: number, end: number, at: number): bo
   return b[start] !== 0;
 }
 
-function syncStateOf(value: number): SyncState {
+export function syncStateOf(value: number): SyncState {
   const state = value >= 0 ? SYNC_STATES[value] : undefined;
   if (state === undefined) {
     throw new ProtocolError(
@@ -188,7 +189,7 @@ function syncStateOf(value: number): SyncState {
   return state;
 }
 
-function uuidLengthError(what: string, length: number): ProtocolError {
+export function uuidLengthError(what: string, length: number): ProtocolError {
   return new ProtocolError(`${what} is ${length} octets; a syncUUID is exactly 16 (RFC 4533 §2.1.1)`);
 }
 
@@ -199,22 +200,16 @@ function toBytes(block: asn1js.BaseBlock): Uint8Array {
 // ---------------------------------------------------------------------------------------
 // Two readers of the same strict TLV structure
 
-/** One TLV: its identifier octet, where it starts, and its content window in the input. */
-interface Tlv {
-  tag: number;
-  /** Offset of the identifier octet, for error messages. */
-  at: number;
-  start: number;
-  end: number;
-  /** The elements of a constructed TLV, when the reader parsed them up front (asn1js). */
-  children: Tlv[] | undefined;
+/** One TLV (./ber.ts), with its elements when the reader parsed them up front (asn1js). */
+export interface Tlv extends BerElement {
+  children?: Tlv[];
 }
 
 /**
  * How a decoder reads TLVs. Both readers below apply the rules of the module comment and
  * the decoding logic on top of them is shared, so they differ only in speed.
  */
-interface TlvReader {
+export interface TlvReader {
   /** The single TLV that must span all of `bytes`. */
   root(bytes: Uint8Array): Tlv;
   /** The elements of a constructed TLV; MalformedBerError for a primitive one. */
@@ -225,7 +220,7 @@ interface TlvReader {
  * asn1js: parses the complete value, then checks by hand what asn1js tolerates (trailing
  * bytes, indefinite lengths, length fields over 4 octets, multi-octet tags).
  */
-const asn1Reader: TlvReader = {
+export const asn1Reader: TlvReader = {
   root(bytes) {
     if (bytes.length === 0) throw new MalformedBerError('empty value', 0);
     let parsed: ReturnType<typeof asn1js.fromBER>;
@@ -264,7 +259,7 @@ function fromAsn1(block: asn1js.BaseBlock, bytes: Uint8Array, at: number): Tlv {
   const end = start + block.lenBlock.length;
   if (end > bytes.length) throw new MalformedBerError('length runs past the end of the value', at);
   const tag = bytes[at]!;
-  if (!block.idBlock.isConstructed) return { tag, at, start, end, children: undefined };
+  if (!block.idBlock.isConstructed) return { tag, at, start, end };
   const value: unknown = (block.valueBlock as { value?: unknown }).value;
   if (!Array.isArray(value)) throw new MalformedBerError('constructed element without elements', at);
   const children: Tlv[] = [];
@@ -285,7 +280,7 @@ function fromAsn1(block: asn1js.BaseBlock, bytes: Uint8Array, at: number): Tlv {
 const fastReader: TlvReader = {
   root(bytes) {
     if (bytes.length === 0) throw new MalformedBerError('empty value', 0);
-    const tlv = readTlv(bytes, 0, bytes.length);
+    const tlv: Tlv = readElement(bytes, 0, bytes.length);
     if (tlv.end < bytes.length) throw new MalformedBerError('trailing bytes after the value', tlv.end);
     return tlv;
   },
@@ -293,7 +288,7 @@ const fastReader: TlvReader = {
     if ((tlv.tag & 0x20) === 0) throw new MalformedBerError('expected a constructed element', tlv.at);
     const out: Tlv[] = [];
     for (let pos = tlv.start; pos < tlv.end;) {
-      const el = readTlv(bytes, pos, tlv.end);
+      const el: Tlv = readElement(bytes, pos, tlv.end);
       out.push(el);
       pos = el.end;
     }
@@ -301,39 +296,7 @@ const fastReader: TlvReader = {
   },
 };
 
-/** The TLV at `pos` (< `end`), which must fit before `end`. */
-function readTlv(bytes: Uint8Array, pos: number, end: number): Tlv {
-  const tag = bytes[pos]!;
-  if ((tag & 0x1f) === 0x1f) throw new MalformedBerError('high-tag-number form is not used by LDAP', pos);
-  const len = readLength(bytes, pos + 1, end);
-  const start = lengthEnd(bytes, pos + 1);
-  return { tag, at: pos, start, end: start + len, children: undefined };
-}
-
-/** Reads the length at `pos` (after a tag) and checks that its content fits before `end`. */
-function readLength(bytes: Uint8Array, pos: number, end: number): number {
-  if (pos >= end) throw new MalformedBerError('truncated length', pos);
-  let len = bytes[pos++]!;
-  if (len >= 0x80) {
-    if (len === 0x80)
-      throw new MalformedBerError('indefinite length form is not allowed (RFC 4511 §5.1)', pos - 1);
-    const octets = len & 0x7f;
-    if (octets > 4) throw new MalformedBerError('length field over 4 octets', pos - 1);
-    if (pos + octets > end) throw new MalformedBerError('truncated length', pos - 1);
-    len = 0;
-    for (let i = 0; i < octets; i++) len = len * 256 + bytes[pos++]!;
-  }
-  if (pos + len > end) throw new MalformedBerError('length runs past the end of its enclosing element', pos);
-  return len;
-}
-
-/** The offset just after the (already validated) length field at `pos`. */
-function lengthEnd(bytes: Uint8Array, pos: number): number {
-  const first = bytes[pos]!;
-  return first < 0x80 ? pos + 1 : pos + 1 + (first & 0x7f);
-}
-
-function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
+export function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   if (tlv === undefined) throw new MalformedBerError(`missing ${what}`);
   if (tlv.tag !== tag) {
     throw new MalformedBerError(
@@ -354,18 +317,18 @@ function readCookieAndFlag(
   let cookie: string | undefined;
   let flag = flagDefault;
   let el = elements[i];
-  if (el?.tag === TAG_OCTET_STRING) {
+  if (el?.tag === OCTET_STRING) {
     cookie = latin1(bytes, el.start, el.end);
     el = elements[++i];
   }
-  if (el?.tag === TAG_BOOLEAN) {
+  if (el?.tag === BOOLEAN) {
     flag = booleanValue(bytes, el.start, el.end, el.at);
     i++;
   }
   return { cookie, flag, next: i };
 }
 
-function noMore(elements: Tlv[], i: number, what: string): void {
+export function noMore(elements: Tlv[], i: number, what: string): void {
   const extra = elements[i];
   if (extra !== undefined) {
     throw new MalformedBerError(
@@ -408,55 +371,6 @@ export function encodeCancelRequestValue(messageId: number): Uint8Array {
   return toBytes(new asn1js.Sequence({ value: [new asn1js.Integer({ value: messageId })] }));
 }
 
-/** syncStateValue (RFC 4533 §2.3); the server's side, for tests and fake servers. */
-export function encodeSyncStateValue(value: SyncStateValue): Uint8Array {
-  const state = SYNC_STATES.indexOf(value.state);
-  if (state < 0) throw new RangeError(`Unknown sync state ${JSON.stringify(value.state)}`);
-  const elements: asn1js.BaseBlock[] = [
-    new asn1js.Enumerated({ value: state }),
-    new asn1js.OctetString({ valueHex: uuidBytes(value.entryUUID) }),
-  ];
-  if (value.cookie !== undefined)
-    elements.push(new asn1js.OctetString({ valueHex: cookieBytes(value.cookie) }));
-  return toBytes(new asn1js.Sequence({ value: elements }));
-}
-
-/** syncDoneValue (RFC 4533 §2.4); the server's side, for tests and fake servers. */
-export function encodeSyncDoneValue(value: SyncDoneValue): Uint8Array {
-  const elements: asn1js.BaseBlock[] = [];
-  if (value.cookie !== undefined)
-    elements.push(new asn1js.OctetString({ valueHex: cookieBytes(value.cookie) }));
-  if (value.refreshDeletes) elements.push(new asn1js.Boolean({ value: true }));
-  return toBytes(new asn1js.Sequence({ value: elements }));
-}
-
-/** syncInfoValue (RFC 4533 §2.5) with implicit context tags; the server's side, for tests and fake servers. */
-export function encodeSyncInfoValue(value: SyncInfoValue): Uint8Array {
-  const context = (tagNumber: number, elements: asn1js.BaseBlock[]): asn1js.BaseBlock =>
-    new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber }, value: elements });
-  const cookie = (c: string | undefined): asn1js.BaseBlock[] =>
-    c === undefined ? [] : [new asn1js.OctetString({ valueHex: cookieBytes(c) })];
-  switch (value.kind) {
-    case 'newcookie':
-      return toBytes(
-        new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: cookieBytes(value.cookie) }),
-      );
-    case 'refreshDelete':
-    case 'refreshPresent': {
-      const elements = cookie(value.cookie);
-      if (!value.refreshDone) elements.push(new asn1js.Boolean({ value: false }));
-      return toBytes(context(value.kind === 'refreshDelete' ? 1 : 2, elements));
-    }
-    case 'syncIdSet': {
-      const elements = cookie(value.cookie);
-      if (value.refreshDeletes) elements.push(new asn1js.Boolean({ value: true }));
-      const uuids = value.entryUUIDs.map((u) => new asn1js.OctetString({ valueHex: uuidBytes(u) }));
-      elements.push(new asn1js.Set({ value: uuids }));
-      return toBytes(context(3, elements));
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // Decoders
 
@@ -467,20 +381,21 @@ export function encodeSyncInfoValue(value: SyncInfoValue): Uint8Array {
  *
  * This runs once per entry, so it is a hand-rolled single pass over the bytes instead of
  * asn1js (see bench/micro-controls.ts for the figures). It applies exactly the rules of
- * {@link decodeSyncStateValueAsn1}, which the unit tests cross-check it against.
+ * the asn1js reference decoder in test/fixtures/controls-asn1.ts, which the unit tests
+ * cross-check it against.
  */
 export function decodeSyncStateValue(bytes: Uint8Array): SyncStateValue {
   const n = bytes.length;
   // SEQUENCE header
   if (n === 0) throw new MalformedBerError('empty Sync State value', 0);
-  if (bytes[0] !== TAG_SEQUENCE) throw new MalformedBerError('Sync State value is not a SEQUENCE', 0);
+  if (bytes[0] !== SEQUENCE) throw new MalformedBerError('Sync State value is not a SEQUENCE', 0);
   let len = readLength(bytes, 1, n);
   let pos = lengthEnd(bytes, 1);
   if (pos + len < n) throw new MalformedBerError('trailing bytes after the value', pos + len);
   // state ENUMERATED
   const stateAt = pos;
   if (pos >= n) throw new MalformedBerError('missing state', pos);
-  if (bytes[pos] !== TAG_ENUMERATED) throw new MalformedBerError('expected state ENUMERATED', pos);
+  if (bytes[pos] !== ENUMERATED) throw new MalformedBerError('expected state ENUMERATED', pos);
   pos++;
   len = readLength(bytes, pos, n);
   pos = lengthEnd(bytes, pos);
@@ -489,7 +404,7 @@ export function decodeSyncStateValue(bytes: Uint8Array): SyncStateValue {
   const stateValue = enumeratedValue(bytes, stateStart, pos, stateAt);
   // entryUUID OCTET STRING
   if (pos >= n) throw new MalformedBerError('missing entryUUID', pos);
-  if (bytes[pos] !== TAG_OCTET_STRING) throw new MalformedBerError('expected entryUUID OCTET STRING', pos);
+  if (bytes[pos] !== OCTET_STRING) throw new MalformedBerError('expected entryUUID OCTET STRING', pos);
   pos++;
   len = readLength(bytes, pos, n);
   pos = lengthEnd(bytes, pos);
@@ -500,7 +415,7 @@ export function decodeSyncStateValue(bytes: Uint8Array): SyncStateValue {
   let cookieStart = -1;
   let cookieEnd = -1;
   if (pos < n) {
-    if (bytes[pos] !== TAG_OCTET_STRING) throw new MalformedBerError('expected cookie OCTET STRING', pos);
+    if (bytes[pos] !== OCTET_STRING) throw new MalformedBerError('expected cookie OCTET STRING', pos);
     pos++;
     len = readLength(bytes, pos, n);
     pos = lengthEnd(bytes, pos);
@@ -519,28 +434,6 @@ export function decodeSyncStateValue(bytes: Uint8Array): SyncStateValue {
 }
 
 /**
- * The asn1js decoder of the Sync State value, with the same rules as the fast
- * {@link decodeSyncStateValue}. Kept as the reference the tests cross-check against.
- */
-export function decodeSyncStateValueAsn1(bytes: Uint8Array): SyncStateValue {
-  const r = asn1Reader;
-  const elements = r.elements(bytes, expectTag(r.root(bytes), TAG_SEQUENCE, 'syncStateValue SEQUENCE'));
-  const stateEl = expectTag(elements[0], TAG_ENUMERATED, 'state ENUMERATED');
-  const stateValue = enumeratedValue(bytes, stateEl.start, stateEl.end, stateEl.at);
-  const uuidEl = expectTag(elements[1], TAG_OCTET_STRING, 'entryUUID OCTET STRING');
-  const cookieEl = elements[2] === undefined ? undefined : expectTag(elements[2], TAG_OCTET_STRING, 'cookie');
-  noMore(elements, 3, 'syncStateValue');
-  // Well formed: now the RFC 4533 rules.
-  const state = syncStateOf(stateValue);
-  const uuidLength = uuidEl.end - uuidEl.start;
-  if (uuidLength !== 16) throw uuidLengthError('entryUUID', uuidLength);
-  const entryUUID = formatUuid(bytes, uuidEl.start);
-  return cookieEl === undefined
-    ? { state, entryUUID }
-    : { state, entryUUID, cookie: latin1(bytes, cookieEl.start, cookieEl.end) };
-}
-
-/**
  * Decodes a Sync Done control value (RFC 4533 §2.4):
  * `SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE }`.
  * An absent or empty control value is taken as all defaults. Once per search: asn1js.
@@ -548,7 +441,7 @@ export function decodeSyncStateValueAsn1(bytes: Uint8Array): SyncStateValue {
 export function decodeSyncDoneValue(bytes: Uint8Array | undefined): SyncDoneValue {
   if (bytes === undefined || bytes.length === 0) return { refreshDeletes: false };
   const r = asn1Reader;
-  const elements = r.elements(bytes, expectTag(r.root(bytes), TAG_SEQUENCE, 'syncDoneValue SEQUENCE'));
+  const elements = r.elements(bytes, expectTag(r.root(bytes), SEQUENCE, 'syncDoneValue SEQUENCE'));
   const { cookie, flag, next } = readCookieAndFlag(bytes, elements, false);
   noMore(elements, next, 'syncDoneValue');
   return cookie === undefined ? { refreshDeletes: flag } : { cookie, refreshDeletes: flag };
@@ -573,18 +466,14 @@ export function decodeSyncDoneValue(bytes: Uint8Array | undefined): SyncDoneValu
  *
  * Hand-rolled like {@link decodeSyncStateValue}: syncprov sends the present phase of a
  * refresh as syncIdSets of entryUUIDs, so this is per-entry work too (asn1js costs about
- * 2 µs per UUID). It shares its logic with {@link decodeSyncInfoValueAsn1}.
+ * 2 µs per UUID). It shares its logic (`decodeSyncInfo`) with the asn1js reference decoder in
+ * test/fixtures/controls-asn1.ts.
  */
 export function decodeSyncInfoValue(bytes: Uint8Array): SyncInfoValue {
   return decodeSyncInfo(fastReader, bytes);
 }
 
-/** The asn1js decoder of syncInfoValue, the reference {@link decodeSyncInfoValue} is tested against. */
-export function decodeSyncInfoValueAsn1(bytes: Uint8Array): SyncInfoValue {
-  return decodeSyncInfo(asn1Reader, bytes);
-}
-
-function decodeSyncInfo(r: TlvReader, bytes: Uint8Array): SyncInfoValue {
+export function decodeSyncInfo(r: TlvReader, bytes: Uint8Array): SyncInfoValue {
   const root = r.root(bytes);
   switch (root.tag) {
     case TAG_NEW_COOKIE:
@@ -600,10 +489,10 @@ function decodeSyncInfo(r: TlvReader, bytes: Uint8Array): SyncInfoValue {
     case TAG_SYNC_ID_SET: {
       const elements = r.elements(bytes, root);
       const { cookie, flag, next } = readCookieAndFlag(bytes, elements, false);
-      const set = expectTag(elements[next], TAG_SET, 'syncUUIDs SET OF');
+      const set = expectTag(elements[next], SET, 'syncUUIDs SET OF');
       noMore(elements, next + 1, 'syncIdSet');
       const members = r.elements(bytes, set);
-      for (const m of members) expectTag(m, TAG_OCTET_STRING, 'syncUUID OCTET STRING');
+      for (const m of members) expectTag(m, OCTET_STRING, 'syncUUID OCTET STRING');
       // Well formed: now the RFC 4533 rules.
       const entryUUIDs = members.map((m) => {
         if (m.end - m.start !== 16) throw uuidLengthError('a syncUUID in a syncIdSet', m.end - m.start);

@@ -1,22 +1,19 @@
 /**
- * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends, encoded with the
- * BER writer from ./ldapjs.ts, and the responses it receives, decoded by ./ber.ts.
+ * LDAPv3 PDUs (RFC 4511 §4): the few requests a syncrepl consumer sends and the responses it
+ * receives, both through ./ber.ts (the filter's encoding comes from ./ldapjs.ts).
  */
-import { BerReader } from './ber.js';
+import { BOOLEAN, BerReader, BerWriter, ENUMERATED, INTEGER, OCTET_STRING, SEQUENCE, SET } from './ber.js';
 import {
-  attributeName,
-  beginEntry,
+  NameTable,
   decodeValue,
-  names,
-  overflow,
   setOwn,
   valuesOf,
   type AttributeName,
   type AttributeValue,
   type Attributes,
 } from './attributes.js';
-import { copyBytes, placeCount, recordScratch, takeScratch, writeVarint } from './record.js';
-import { createWriter, encodeFilter, type RequestWriter } from './ldapjs.js';
+import { RecordScratch, copyBytes, placeCount, writeVarint } from './record.js';
+import { encodeFilter } from './ldapjs.js';
 import { MalformedBerError } from '../errors.js';
 
 // Protocol op tags, RFC 4511 §4.2 (APPLICATION class; constructed unless noted).
@@ -34,13 +31,6 @@ const TAG = {
   intermediateResponse: 0x79,
   controls: 0xa0,
 } as const;
-
-const SEQUENCE = 0x30;
-const SET = 0x31;
-const OCTET_STRING = 0x04;
-const INTEGER = 0x02;
-const ENUMERATED = 0x0a;
-const BOOLEAN = 0x01;
 
 export type Scope = 'base' | 'one' | 'sub';
 const SCOPE_CODES: Record<Scope, number> = { base: 0, one: 1, sub: 2 };
@@ -85,48 +75,39 @@ export type LdapResponse =
 
 // ---------------------------------------------------------------- requests
 
-function envelope(messageId: number, body: (w: RequestWriter) => void, controls?: RequestControl[]): Buffer {
-  const w = createWriter();
-  w.startSequence(SEQUENCE);
-  w.writeInt(messageId);
+function envelope(messageId: number, body: (w: BerWriter) => void, controls?: RequestControl[]): Buffer {
+  const w = new BerWriter();
+  w.start(SEQUENCE).integer(messageId);
   body(w);
   if (controls && controls.length > 0) {
-    w.startSequence(TAG.controls);
+    w.start(TAG.controls);
     for (const c of controls) {
-      w.startSequence(SEQUENCE);
-      w.writeString(c.oid);
-      if (c.critical) w.writeBoolean(true);
-      if (c.value) w.writeBuffer(Buffer.from(c.value), OCTET_STRING);
-      w.endSequence();
+      w.start(SEQUENCE).bytes(OCTET_STRING, c.oid);
+      if (c.critical) w.boolean(true);
+      if (c.value) w.bytes(OCTET_STRING, c.value);
+      w.end();
     }
-    w.endSequence();
+    w.end();
   }
-  w.endSequence();
-  return Buffer.from(w.buffer);
+  return w.end().toBuffer();
 }
 
 /** BindRequest with simple authentication (RFC 4511 §4.2). Empty DN and password = anonymous. */
 export function encodeSimpleBind(messageId: number, dn: string, password: string): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.bindRequest);
-    w.writeInt(3);
-    w.writeString(dn);
-    w.writeBuffer(Buffer.from(password, 'utf8'), 0x80); // simple [0]
-    w.endSequence();
+    w.start(TAG.bindRequest).integer(3).bytes(OCTET_STRING, dn);
+    w.bytes(0x80, password); // simple [0]
+    w.end();
   });
 }
 
 /** BindRequest with SASL credentials (RFC 4511 §4.2, RFC 4422 Appendix A for EXTERNAL). */
 export function encodeSaslBind(messageId: number, mechanism: string, credentials?: string): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.bindRequest);
-    w.writeInt(3);
-    w.writeString('');
-    w.startSequence(0xa3); // sasl [3]
-    w.writeString(mechanism);
-    if (credentials !== undefined) w.writeString(credentials);
-    w.endSequence();
-    w.endSequence();
+    w.start(TAG.bindRequest).integer(3).bytes(OCTET_STRING, '');
+    w.start(0xa3).bytes(OCTET_STRING, mechanism); // sasl [3]
+    if (credentials !== undefined) w.bytes(OCTET_STRING, credentials);
+    w.end().end();
   });
 }
 
@@ -147,18 +128,16 @@ export function encodeSearch(messageId: number, req: SearchRequest, controls: Re
   return envelope(
     messageId,
     (w) => {
-      w.startSequence(TAG.searchRequest);
-      w.writeString(req.base);
-      w.writeEnumeration(SCOPE_CODES[req.scope]);
-      w.writeEnumeration(0); // derefAliases: neverDerefAliases
-      w.writeInt(req.sizeLimit ?? 0);
-      w.writeInt(req.timeLimit ?? 0);
-      w.writeBoolean(false); // typesOnly
-      w.appendBuffer(filter);
-      w.startSequence(SEQUENCE);
-      for (const a of req.attributes) w.writeString(a);
-      w.endSequence();
-      w.endSequence();
+      w.start(TAG.searchRequest).bytes(OCTET_STRING, req.base);
+      w.integer(SCOPE_CODES[req.scope], ENUMERATED);
+      w.integer(0, ENUMERATED); // derefAliases: neverDerefAliases
+      w.integer(req.sizeLimit ?? 0);
+      w.integer(req.timeLimit ?? 0);
+      w.boolean(false); // typesOnly
+      w.raw(filter);
+      w.start(SEQUENCE);
+      for (const a of req.attributes) w.bytes(OCTET_STRING, a);
+      w.end().end();
     },
     controls,
   );
@@ -166,23 +145,24 @@ export function encodeSearch(messageId: number, req: SearchRequest, controls: Re
 
 /** AbandonRequest (RFC 4511 §4.11). */
 export function encodeAbandon(messageId: number, target: number): Buffer {
-  return envelope(messageId, (w) => w.writeInt(target, TAG.abandonRequest));
+  return envelope(messageId, (w) => w.integer(target, TAG.abandonRequest));
 }
 
 /** UnbindRequest (RFC 4511 §4.3). */
 export function encodeUnbind(messageId: number): Buffer {
-  return envelope(messageId, (w) => w.writeBuffer(Buffer.alloc(0), TAG.unbindRequest));
+  return envelope(messageId, (w) => w.bytes(TAG.unbindRequest, EMPTY));
 }
 
 /** ExtendedRequest (RFC 4511 §4.12), e.g. StartTLS (RFC 4511 §4.14) or Cancel (RFC 3909). */
 export function encodeExtended(messageId: number, oid: string, value?: Uint8Array): Buffer {
   return envelope(messageId, (w) => {
-    w.startSequence(TAG.extendedRequest);
-    w.writeBuffer(Buffer.from(oid, 'latin1'), 0x80);
-    if (value) w.writeBuffer(Buffer.from(value), 0x81);
-    w.endSequence();
+    w.start(TAG.extendedRequest).bytes(0x80, Buffer.from(oid, 'latin1'));
+    if (value) w.bytes(0x81, value);
+    w.end();
   });
 }
+
+const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- responses
 
@@ -193,55 +173,185 @@ export interface DecodeOptions {
   records?: boolean;
 }
 
-/** Decodes one complete LDAPMessage occupying buf[start, end). */
-export function decodeMessage(buf: Buffer, start: number, end: number, opts: DecodeOptions): LdapResponse {
-  const r = new BerReader(buf, start, end);
-  const msgEnd = r.enter(SEQUENCE, 'LDAPMessage');
-  if (msgEnd !== end) throw new MalformedBerError('trailing bytes after LDAPMessage', msgEnd);
-  r.end = msgEnd;
-  const messageId = r.readInteger(INTEGER, 'messageID');
-  const opAt = r.pos;
-  const op = r.readAny();
-  const controls = r.done ? [] : readControls(r);
-  if (!r.done) throw new MalformedBerError('trailing elements in LDAPMessage', r.pos);
-  const body = new BerReader(buf, op.start, op.end);
-  switch (op.tag) {
-    case TAG.searchResEntry: {
-      if (opts.records) {
-        const { dn, record } = scanEntry(body, opts.binaryAttributes);
-        if (record !== undefined)
-          return { kind: 'searchEntry', messageId, dn, attributes: undefined, controls, record };
-        return { kind: 'searchEntry', messageId, dn, attributes: {}, controls };
-      }
-      const { dn, attributes } = readEntry(body, opts.binaryAttributes);
-      return { kind: 'searchEntry', messageId, dn, attributes, controls };
-    }
-    case TAG.searchResDone:
-      return { kind: 'searchDone', messageId, result: readResult(body), controls };
-    case TAG.intermediateResponse: {
-      let name: string | undefined;
-      let value: Buffer | undefined;
-      if (!body.done && body.peekTag() === 0x80) name = body.readString(0x80, 'responseName');
-      if (!body.done && body.peekTag() === 0x81) value = body.readBytes(0x81, 'responseValue');
-      if (!body.done) throw new MalformedBerError('unexpected element in IntermediateResponse', body.pos);
-      return { kind: 'intermediate', messageId, name, value, controls };
-    }
-    case TAG.bindResponse:
-      return { kind: 'bind', messageId, result: readResult(body) };
-    case TAG.extendedResponse: {
-      const result = readResult(body);
-      let name: string | undefined;
-      let value: Buffer | undefined;
-      if (!body.done && body.peekTag() === 0x8a) name = body.readString(0x8a, 'responseName');
-      if (!body.done && body.peekTag() === 0x8b) value = body.readBytes(0x8b, 'responseValue');
-      return { kind: 'extended', messageId, result, name, value };
-    }
-    case TAG.searchResRef:
-      return { kind: 'searchReference', messageId };
-    default:
-      if ((op.tag & 0xc0) !== 0x40) throw new MalformedBerError('protocolOp is not APPLICATION-tagged', opAt);
-      return { kind: 'unknown', messageId, tag: op.tag };
+/**
+ * Decodes the LDAPMessages of one connection (./connection.ts creates one per connection). It
+ * owns everything decoding changes: its table of attribute names (with the `binary` rule of its
+ * options worked out once per name), the names of the entry being built, and the scratch space
+ * records are written in. Two decoders share nothing mutable; one decoder is not re-entrant.
+ */
+export class LdapDecoder {
+  private readonly names: NameTable;
+  private readonly scratch = new RecordScratch();
+  /** Lower-case names of the entry being decoded, in order (`valuesOf`). */
+  private readonly lowers: string[] = [];
+  private readonly records: boolean;
+
+  constructor(opts: DecodeOptions) {
+    this.names = new NameTable(opts.binaryAttributes);
+    this.records = opts.records === true;
   }
+
+  /** Decodes one complete LDAPMessage occupying buf[start, end). */
+  decode(buf: Buffer, start: number, end: number): LdapResponse {
+    const r = new BerReader(buf, start, end);
+    const msgEnd = r.enter(SEQUENCE, 'LDAPMessage');
+    if (msgEnd !== end) throw new MalformedBerError('trailing bytes after LDAPMessage', msgEnd);
+    r.end = msgEnd;
+    const messageId = r.readInteger(INTEGER, 'messageID');
+    const opAt = r.pos;
+    const op = r.readAny();
+    const controls = r.done ? [] : readControls(r);
+    if (!r.done) throw new MalformedBerError('trailing elements in LDAPMessage', r.pos);
+    const body = new BerReader(buf, op.start, op.end);
+    switch (op.tag) {
+      case TAG.searchResEntry: {
+        if (this.records) {
+          const { dn, record } = this.scanEntry(body);
+          if (record !== undefined)
+            return { kind: 'searchEntry', messageId, dn, attributes: undefined, controls, record };
+          return { kind: 'searchEntry', messageId, dn, attributes: {}, controls };
+        }
+        const { dn, attributes } = this.readEntry(body);
+        return { kind: 'searchEntry', messageId, dn, attributes, controls };
+      }
+      case TAG.searchResDone:
+        return { kind: 'searchDone', messageId, result: readResult(body), controls };
+      case TAG.intermediateResponse: {
+        let name: string | undefined;
+        let value: Buffer | undefined;
+        if (!body.done && body.peekTag() === 0x80) name = body.readString(0x80, 'responseName');
+        if (!body.done && body.peekTag() === 0x81) value = body.readBytes(0x81, 'responseValue');
+        if (!body.done) throw new MalformedBerError('unexpected element in IntermediateResponse', body.pos);
+        return { kind: 'intermediate', messageId, name, value, controls };
+      }
+      case TAG.bindResponse:
+        return { kind: 'bind', messageId, result: readResult(body) };
+      case TAG.extendedResponse: {
+        const result = readResult(body);
+        let name: string | undefined;
+        let value: Buffer | undefined;
+        if (!body.done && body.peekTag() === 0x8a) name = body.readString(0x8a, 'responseName');
+        if (!body.done && body.peekTag() === 0x8b) value = body.readBytes(0x8b, 'responseValue');
+        return { kind: 'extended', messageId, result, name, value };
+      }
+      case TAG.searchResRef:
+        return { kind: 'searchReference', messageId };
+      default:
+        if ((op.tag & 0xc0) !== 0x40)
+          throw new MalformedBerError('protocolOp is not APPLICATION-tagged', opAt);
+        return { kind: 'unknown', messageId, tag: op.tag };
+    }
+  }
+
+  /**
+   * Reads a SearchResultEntry's content (objectName, PartialAttributeList). A value is bytes when
+   * its attribute is in `binaryAttributes`, or when it is not UTF-8; otherwise it is text.
+   */
+  private readEntry(r: BerReader): { dn: string; attributes: Attributes } {
+    const dn = r.readString(OCTET_STRING, 'objectName');
+    const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
+    const attributes: Attributes = {};
+    const buf = r.buf;
+    const lowers = this.lowers;
+    lowers.length = 0;
+    let hint = 0;
+    while (r.pos < listEnd) {
+      const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
+      const k = this.nameAt(r, hint);
+      hint = k + 1;
+      const an = this.nameOf(k);
+      const valsEnd = r.enter(SET, 'attribute values');
+      let values = valuesOf(attributes, an.name, an.lower, lowers);
+      while (r.pos < valsEnd) {
+        const e = r.enter(OCTET_STRING, 'attribute value');
+        const value = decodeValue(buf, r.pos, e, an.binary);
+        r.pos = e;
+        if (values === undefined) setOwn(attributes, an.name, (values = [value]));
+        else values.push(value);
+      }
+      if (values === undefined) setOwn<AttributeValue[]>(attributes, an.name, []);
+      if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
+    }
+    if (r.pos !== listEnd || !r.done) {
+      throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+    }
+    return { dn, attributes };
+  }
+
+  /** Reads an attribute description; returns its index in the name table (-1: `overflow`). */
+  private nameAt(r: BerReader, hint: number): number {
+    const e = r.enter(OCTET_STRING, 'attribute type');
+    const k = this.names.find(r.buf, r.pos, e, hint);
+    r.pos = e;
+    return k;
+  }
+
+  /** The name `nameAt` returned `k` for. */
+  private nameOf(k: number): AttributeName {
+    return k < 0 ? this.names.overflow! : this.names.names[k]!;
+  }
+
+  /**
+   * Checks a SearchResultEntry's content as `readEntry` would, without decoding any value, and
+   * returns its DN and its record (./record.ts), written straight from the PDU's bytes; an entry
+   * without attributes has no record. The values of attributes in `binaryAttributes` are marked
+   * as bytes, so the record decodes to the entry `readEntry` would give, without knowing the
+   * options.
+   */
+  private scanEntry(r: BerReader): { dn: string; record: string | undefined } {
+    const buf = r.buf;
+    const dnAt = r.pos;
+    const dnEnd = r.enter(OCTET_STRING, 'objectName');
+    const dnStart = r.pos;
+    r.pos = dnAt;
+    const dn = r.readString(OCTET_STRING, 'objectName');
+    const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
+    if (r.pos === listEnd) {
+      if (!r.done) throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+      return { dn, record: undefined };
+    }
+    // A record is never longer than the BER it comes from (see `berToRecord`).
+    const b = this.scratch.room(r.end - dnAt + 16);
+    let o = writeVarint(b, 0, dnEnd - dnStart);
+    o = copyBytes(b, o, buf, dnStart, dnEnd);
+    let hint = 0;
+    while (r.pos < listEnd) {
+      const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
+      const k = this.nameAt(r, hint);
+      hint = k + 1;
+      const an = this.nameOf(k);
+      if (an.record > 0) o = writeVarint(b, o, an.record);
+      else {
+        b[o++] = 0;
+        o = writeVarint(b, o, an.bytes.length);
+        for (const byte of an.bytes) b[o++] = byte;
+      }
+      const valsEnd = r.enter(SET, 'attribute values');
+      const countAt = o++;
+      let count = 0;
+      const bytes = an.binary ? 1 : 0;
+      for (; r.pos < valsEnd; count++) {
+        const e = r.enter(OCTET_STRING, 'attribute value');
+        o = writeVarint(b, o, (e - r.pos) * 2 + bytes);
+        o = copyBytes(b, o, buf, r.pos, e);
+        r.pos = e;
+      }
+      o = placeCount(b, countAt, o, count);
+      if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
+    }
+    if (r.pos !== listEnd || !r.done) {
+      throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
+    }
+    return { dn, record: this.scratch.take(0, o) };
+  }
+}
+
+/**
+ * Decodes one complete LDAPMessage occupying buf[start, end) with a decoder of its own: for
+ * single messages (tests). A connection keeps one `LdapDecoder` for all its messages.
+ */
+export function decodeMessage(buf: Buffer, start: number, end: number, opts: DecodeOptions): LdapResponse {
+  return new LdapDecoder(opts).decode(buf, start, end);
 }
 
 function readResult(r: BerReader): LdapResult {
@@ -266,107 +376,4 @@ function readControls(r: BerReader): ResponseControl[] {
     controls.push({ oid, critical, value });
   }
   return controls;
-}
-
-/**
- * Reads a SearchResultEntry's content (objectName, PartialAttributeList). A value is bytes when
- * its attribute is in `binary`, or when it is not UTF-8; otherwise it is text.
- */
-function readEntry(r: BerReader, binary: ReadonlySet<string>): { dn: string; attributes: Attributes } {
-  const dn = r.readString(OCTET_STRING, 'objectName');
-  const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
-  const attributes: Attributes = {};
-  const buf = r.buf;
-  beginEntry();
-  let hint = 0;
-  while (r.pos < listEnd) {
-    const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
-    const an = nameAt(r, hint, binary);
-    hint = lastName + 1;
-    const valsEnd = r.enter(SET, 'attribute values');
-    let values = valuesOf(attributes, an.name, an.lower);
-    while (r.pos < valsEnd) {
-      const e = r.enter(OCTET_STRING, 'attribute value');
-      const value = decodeValue(buf, r.pos, e, an.binary);
-      r.pos = e;
-      if (values === undefined) setOwn(attributes, an.name, (values = [value]));
-      else values.push(value);
-    }
-    if (values === undefined) setOwn<AttributeValue[]>(attributes, an.name, []);
-    if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
-  }
-  if (r.pos !== listEnd || !r.done) {
-    throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
-  }
-  return { dn, attributes };
-}
-
-/** The index in `names` of the last name `nameAt` found (-1: past the bound). */
-let lastName = -1;
-
-/** Reads an attribute description and returns its cached spelling, `binary` worked out. */
-function nameAt(r: BerReader, hint: number, binary: ReadonlySet<string>): AttributeName {
-  const e = r.enter(OCTET_STRING, 'attribute type');
-  lastName = attributeName(r.buf, r.pos, e, hint);
-  r.pos = e;
-  const an = lastName < 0 ? overflow! : names[lastName]!;
-  if (an.binaryFor !== binary) {
-    an.binary = binary.has(an.lower) || an.lower.endsWith(';binary');
-    an.binaryFor = binary;
-  }
-  return an;
-}
-
-// ---------------------------------------------------------------- entry records
-
-/**
- * Checks a SearchResultEntry's content as `readEntry` would, without decoding any value, and
- * returns its DN and its record (./record.ts), written straight from the PDU's bytes; an entry
- * without attributes has no record. The values of attributes in `binary` are marked as bytes,
- * so the record decodes to the entry `readEntry` would give, without knowing the options.
- */
-function scanEntry(r: BerReader, binary: ReadonlySet<string>): { dn: string; record: string | undefined } {
-  const buf = r.buf;
-  const dnAt = r.pos;
-  const dnEnd = r.enter(OCTET_STRING, 'objectName');
-  const dnStart = r.pos;
-  r.pos = dnAt;
-  const dn = r.readString(OCTET_STRING, 'objectName');
-  const listEnd = r.enter(SEQUENCE, 'PartialAttributeList');
-  if (r.pos === listEnd) {
-    if (!r.done) throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
-    return { dn, record: undefined };
-  }
-  // A record is never longer than the BER it comes from (see `berToRecord`).
-  const b = recordScratch(r.end - dnAt + 16);
-  let o = writeVarint(b, 0, dnEnd - dnStart);
-  o = copyBytes(b, o, buf, dnStart, dnEnd);
-  let hint = 0;
-  while (r.pos < listEnd) {
-    const aEnd = r.enter(SEQUENCE, 'PartialAttribute');
-    const an = nameAt(r, hint, binary);
-    hint = lastName + 1;
-    if (lastName >= 0) o = writeVarint(b, o, lastName + 1);
-    else {
-      b[o++] = 0;
-      o = writeVarint(b, o, an.bytes.length);
-      for (const byte of an.bytes) b[o++] = byte;
-    }
-    const valsEnd = r.enter(SET, 'attribute values');
-    const countAt = o++;
-    let count = 0;
-    const bytes = an.binary ? 1 : 0;
-    for (; r.pos < valsEnd; count++) {
-      const e = r.enter(OCTET_STRING, 'attribute value');
-      o = writeVarint(b, o, (e - r.pos) * 2 + bytes);
-      o = copyBytes(b, o, buf, r.pos, e);
-      r.pos = e;
-    }
-    o = placeCount(b, countAt, o, count);
-    if (r.pos !== aEnd) throw new MalformedBerError('unexpected element in PartialAttribute', r.pos);
-  }
-  if (r.pos !== listEnd || !r.done) {
-    throw new MalformedBerError('unexpected element in SearchResultEntry', r.pos);
-  }
-  return { dn, record: takeScratch(0, o) };
 }

@@ -6,7 +6,7 @@
  *
  *   varint dnLength, dn                          (UTF-8)
  *   then per attribute, to the end:
- *     varint name      k > 0: `names[k - 1]` (./attributes.ts); 0: varint nameLength, name
+ *     varint name      k > 0: `RECORD_NAMES.names[k - 1]` (./attributes.ts); 0: varint nameLength, name
  *     varint count
  *     count × (varint length·2 + bytes, value)
  *
@@ -25,23 +25,19 @@
  * and slicing one out are each a single native call.
  */
 import {
-  attributeName,
-  beginEntry,
+  RECORD_NAMES,
   decodeValue,
   latin1,
-  names,
   setOwn,
   utf8,
   valuesOf,
   type AttributeValue,
   type Attributes,
 } from './attributes.js';
-import { BerReader } from './ber.js';
+import { BerReader, OCTET_STRING, SEQUENCE, SET, elementSize, lengthSize, writeHeader } from './ber.js';
 
-const OCTET_STRING = 0x04;
-const BYTES = 0x80;
-const SEQUENCE = 0x30;
-const SET = 0x31;
+/** In a record's BER form, the tag of a value that is bytes ([0]); a text value is an OCTET STRING. */
+export const BYTES = 0x80;
 
 /** A record or its BER form that cannot be read. */
 export class RecordError extends Error {
@@ -55,24 +51,33 @@ export class RecordError extends Error {
 
 /** Scratch space for one record; grown for a huge one, and shrunk back after it. */
 const SCRATCH_BYTES = 64 * 1024;
-let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 
-/** The scratch buffer, at least `bytes` long; when it grows, its first `keep` bytes move along. */
-export function recordScratch(bytes: number, keep = 0): Buffer {
-  if (scratch.length < bytes) {
-    const grown = Buffer.allocUnsafeSlow(bytes);
-    scratch.copy(grown, 0, 0, keep);
-    scratch = grown;
+/**
+ * Where records are written before they become strings. Each wire decoder owns one (./pdu.ts);
+ * `berToRecord` and `recordToBer`, the stores' side, share `storeScratch`.
+ */
+export class RecordScratch {
+  private buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+
+  /** The scratch buffer, at least `bytes` long; when it grows, its first `keep` bytes move along. */
+  room(bytes: number, keep = 0): Buffer {
+    if (this.buf.length < bytes) {
+      const grown = Buffer.allocUnsafeSlow(bytes);
+      this.buf.copy(grown, 0, 0, keep);
+      this.buf = grown;
+    }
+    return this.buf;
   }
-  return scratch;
+
+  /** buf[start, end) as a string; the scratch buffer is then free again. */
+  take(start: number, end: number): string {
+    const text = latin1(this.buf, start, end);
+    if (this.buf.length > SCRATCH_BYTES) this.buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    return text;
+  }
 }
 
-/** scratch[start, end) as a string; the scratch buffer is then free again. */
-export function takeScratch(start: number, end: number): string {
-  const text = latin1(scratch, start, end);
-  if (scratch.length > SCRATCH_BYTES) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  return text;
-}
+const storeScratch = new RecordScratch();
 
 /** Writes a varint at `o`; returns the position after it. */
 export function writeVarint(b: Buffer, o: number, value: number): number {
@@ -146,7 +151,7 @@ class Reader {
   name(): [string, string] {
     const number = this.varint();
     if (number > 0) {
-      const an = names[number - 1];
+      const an = RECORD_NAMES.names[number - 1];
       if (an === undefined) throw new RecordError(`attribute name ${number} is unknown`);
       return [an.name, an.lower];
     }
@@ -166,10 +171,10 @@ export function decodeRecord(record: Buffer): { dn: string; attributes: Attribut
   const dnStart = r.skip(dnLength);
   const dn = utf8(record, dnStart, dnStart + dnLength);
   const attributes: Attributes = {};
-  beginEntry();
+  const lowers: string[] = [];
   while (r.at < record.length) {
     const [name, lower] = r.name();
-    let values = valuesOf(attributes, name, lower);
+    let values = valuesOf(attributes, name, lower, lowers);
     for (let count = r.varint(); count > 0; count--) {
       const tagged = r.varint();
       const length = Math.floor(tagged / 2);
@@ -203,7 +208,7 @@ export function berToRecord(ber: Buffer): string {
   const r = new BerReader(ber);
   // A record is never longer than the BER it comes from: every varint replaces a BER header at
   // least as long, and an attribute's count stands in for its SEQUENCE header.
-  const b = recordScratch(ber.length + 16);
+  const b = storeScratch.room(ber.length + 16);
   let [start, end] = r.readRaw(OCTET_STRING, 'dn');
   let o = writeVarint(b, 0, end - start);
   o = copyBytes(b, o, ber, start, end);
@@ -213,7 +218,7 @@ export function berToRecord(ber: Buffer): string {
   while (r.pos < listEnd) {
     const attributeEnd = r.enter(SEQUENCE, 'attribute');
     [start, end] = r.readRaw(OCTET_STRING, 'attribute name');
-    const index = attributeName(ber, start, end, hint);
+    const index = RECORD_NAMES.find(ber, start, end, hint);
     hint = index + 1;
     if (index >= 0) o = writeVarint(b, o, index + 1);
     else {
@@ -233,7 +238,7 @@ export function berToRecord(ber: Buffer): string {
     o = placeCount(b, countAt, o, count);
     if (r.pos !== attributeEnd) throw new RecordError('unexpected element in an attribute');
   }
-  return takeScratch(0, o);
+  return storeScratch.take(0, o);
 }
 
 /**
@@ -242,7 +247,7 @@ export function berToRecord(ber: Buffer): string {
  */
 export function recordToBer(record: string): Buffer {
   const n = record.length;
-  let b = recordScratch(n);
+  let b = storeScratch.room(n);
   b.write(record, 0, 'latin1');
   const r = new Reader(b.subarray(0, n));
   // First pass: the content length of every value set, and of the attribute list.
@@ -264,27 +269,27 @@ export function recordToBer(record: string): Buffer {
   }
   // Second pass: the BER, after the record.
   const total = elementSize(dnLength) + elementSize(listLength);
-  b = recordScratch(n + total, n);
-  let o = header(b, n, OCTET_STRING, dnLength);
+  b = storeScratch.room(n + total, n);
+  let o = writeHeader(b, n, OCTET_STRING, dnLength);
   o = copyBytes(b, o, b, dnStart, dnStart + dnLength);
-  o = header(b, o, SEQUENCE, listLength);
+  o = writeHeader(b, o, SEQUENCE, listLength);
   const w = new Reader(b.subarray(0, n));
   w.at = listStart;
   for (const setLength of setLengths) {
     const number = w.varint();
-    const name = number > 0 ? names[number - 1]!.bytes : undefined;
+    const name = number > 0 ? RECORD_NAMES.names[number - 1]!.bytes : undefined;
     const nameLength = name === undefined ? w.varint() : name.length;
     const nameStart = name === undefined ? w.skip(nameLength) : 0;
-    o = header(b, o, SEQUENCE, attributeSize(nameLength, setLength));
-    o = header(b, o, OCTET_STRING, nameLength);
+    o = writeHeader(b, o, SEQUENCE, attributeSize(nameLength, setLength));
+    o = writeHeader(b, o, OCTET_STRING, nameLength);
     if (name === undefined) o = copyBytes(b, o, b, nameStart, nameStart + nameLength);
     else for (let k = 0; k < nameLength; k++) b[o++] = name[k]!;
-    o = header(b, o, SET, setLength);
+    o = writeHeader(b, o, SET, setLength);
     for (let count = w.varint(); count > 0; count--) {
       const tagged = w.varint();
       const length = Math.floor(tagged / 2);
       const start = w.skip(length);
-      o = header(b, o, tagged % 2 === 1 ? BYTES : OCTET_STRING, length);
+      o = writeHeader(b, o, tagged % 2 === 1 ? BYTES : OCTET_STRING, length);
       o = copyBytes(b, o, b, start, start + length);
     }
   }
@@ -295,7 +300,7 @@ export function recordToBer(record: string): Buffer {
 function nameLengthAt(r: Reader): number {
   const number = r.varint();
   if (number > 0) {
-    const an = names[number - 1];
+    const an = RECORD_NAMES.names[number - 1];
     if (an === undefined) throw new RecordError(`attribute name ${number} is unknown`);
     return an.bytes.length;
   }
@@ -307,27 +312,4 @@ function nameLengthAt(r: Reader): number {
 /** The content length of a PartialAttribute. */
 function attributeSize(nameLength: number, setLength: number): number {
   return elementSize(nameLength) + elementSize(setLength);
-}
-
-/** The size of a BER element with `length` bytes of content. */
-function elementSize(length: number): number {
-  return 1 + lengthSize(length) + length;
-}
-
-/** The bytes a BER definite length takes after the tag. */
-function lengthSize(length: number): number {
-  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
-}
-
-/** Writes a BER tag and length at `o`; returns the position after them. */
-function header(b: Buffer, o: number, tag: number, length: number): number {
-  b[o++] = tag;
-  if (length < 0x80) {
-    b[o++] = length;
-    return o;
-  }
-  const size = lengthSize(length) - 1;
-  b[o++] = 0x80 | size;
-  for (let k = size - 1; k >= 0; k--) b[o++] = Math.floor(length / 0x100 ** k) % 0x100;
-  return o;
 }

@@ -14,7 +14,8 @@
  * not a record into CorruptReplicaError, which a store answers by discarding its state, never by
  * crashing a consumer later.
  */
-import { berToRecord, decodeRecord as readRecord, recordDn, recordToBer } from '../protocol/record.js';
+import { BerWriter, OCTET_STRING, SEQUENCE, SET } from '../protocol/ber.js';
+import { BYTES, berToRecord, decodeRecord as readRecord, recordDn, recordToBer } from '../protocol/record.js';
 import type { Entry } from './store.js';
 import type { Attributes } from '../sync/messages.js';
 
@@ -26,36 +27,30 @@ export class CorruptReplicaError extends Error {
   }
 }
 
-const OCTET_STRING = 0x04;
-const BYTES = 0x80;
-const SEQUENCE = 0x30;
-const SET = 0x31;
-const NON_ASCII = /[\u0080-\uffff]/;
-
 /**
  * The record of `entry`. Throws a TypeError for a dn that is not a string or a value that is
  * neither a string nor a Uint8Array.
  */
 export function encodeEntryRecord(entry: Entry): string {
-  return berToRecord(Buffer.from(encodeBer(entry), 'latin1'));
+  return berToRecord(encodeBer(entry));
 }
 
-/** The BER form of `entry`'s record (one character per byte). */
-function encodeBer(entry: Entry): string {
+/** The BER form of `entry`'s record. */
+function encodeBer(entry: Entry): Buffer {
   if (typeof entry.dn !== 'string') throw new TypeError('An entry needs a string dn.');
-  let list = '';
+  const w = new BerWriter(1024).bytes(OCTET_STRING, entry.dn).start(SEQUENCE);
   for (const name of Object.keys(entry.attributes)) {
     const values: unknown = entry.attributes[name];
     if (!Array.isArray(values)) throw notValues(name, entry.dn);
-    let set = '';
+    w.start(SEQUENCE).bytes(OCTET_STRING, name).start(SET);
     for (const value of values as unknown[]) {
-      if (typeof value === 'string') set += element(OCTET_STRING, utf8Of(value));
-      else if (value instanceof Uint8Array) set += element(BYTES, latin1Of(value));
+      if (typeof value === 'string') w.bytes(OCTET_STRING, value);
+      else if (value instanceof Uint8Array) w.bytes(BYTES, value);
       else throw notValues(name, entry.dn);
     }
-    list += element(SEQUENCE, element(OCTET_STRING, utf8Of(name)) + element(SET, set));
+    w.end().end();
   }
-  return element(OCTET_STRING, utf8Of(entry.dn)) + element(SEQUENCE, list);
+  return w.end().toBuffer();
 }
 
 /** The entry a record holds, decoded now. Throws CorruptReplicaError when `record` is not a record. */
@@ -161,25 +156,6 @@ function recordDnOf(record: string, entryUUID: string): string {
 
 function corrupt(entryUUID: string, error: unknown): CorruptReplicaError {
   return new CorruptReplicaError(`entry ${entryUUID} is not a readable record (${(error as Error).message})`);
-}
-
-/** A BER element: tag, definite length, content (all one character per byte). */
-function element(tag: number, content: string): string {
-  const n = content.length;
-  if (n < 0x80) return String.fromCharCode(tag, n) + content;
-  if (n < 0x100) return String.fromCharCode(tag, 0x81, n) + content;
-  if (n < 0x10000) return String.fromCharCode(tag, 0x82, n >>> 8, n & 0xff) + content;
-  if (n < 0x1000000) return String.fromCharCode(tag, 0x83, n >>> 16, (n >>> 8) & 0xff, n & 0xff) + content;
-  return String.fromCharCode(tag, 0x84, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff) + content;
-}
-
-/** The UTF-8 bytes of `text`, one character per byte. */
-function utf8Of(text: string): string {
-  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
-}
-
-function latin1Of(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function notValues(name: string, dn: string): TypeError {
