@@ -34,6 +34,7 @@ export function parseDN(dn: string): RDN[] {
     if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/.test(type))
       fail(`bad attribute type ${JSON.stringify(type)}`);
     i = eq + 1;
+    while (dn[i] === ' ') i++; // unescaped spaces before a value are not part of it
     let value = '';
     if (dn[i] === '#') {
       // hexstring form: kept as written (it is BER, not text).
@@ -44,7 +45,9 @@ export function parseDN(dn: string): RDN[] {
       const bytes: number[] = [];
       let trailingSpaces = 0;
       for (; i < dn.length; i++) {
-        const c = dn[i]!;
+        // A whole code point: a character outside the BMP is two UTF-16 units.
+        const c = String.fromCodePoint(dn.codePointAt(i)!);
+        if (c.length === 2) i++;
         if (c === ',' || c === '+' || c === ';') break;
         if (c === '\\') {
           const next = dn[i + 1];
@@ -64,7 +67,6 @@ export function parseDN(dn: string): RDN[] {
       }
       // Unescaped trailing spaces are not part of the value (RFC 4514 §3).
       value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8');
-      value = value.replace(/^ +/, '');
     }
     rdn.push({ type, value });
     const sep = dn[i];
@@ -82,9 +84,14 @@ export function parseDN(dn: string): RDN[] {
 
 /** Escapes an attribute value for use in a DN string (RFC 4514 §2.4). */
 export function escapeDNValue(value: string): string {
-  return value
-    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
-    .replace(/^([ #])/, '\\$1')
-    .replace(/ $/, '\\ ')
-    .replace(/\0/g, '\\00');
+  const chars = Array.from(value);
+  let out = '';
+  chars.forEach((c, i) => {
+    if (c === '\0') out += '\\00';
+    else if ('\\,+"<>;='.includes(c)) out += `\\${c}`;
+    // A space or # first, and a space last, are escaped (a lone space is both: escaped once).
+    else if ((i === 0 && (c === ' ' || c === '#')) || (i === chars.length - 1 && c === ' ')) out += `\\${c}`;
+    else out += c;
+  });
+  return out;
 }
