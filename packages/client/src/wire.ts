@@ -2,7 +2,7 @@
  * The wire contract of docs/stream-contract.md as names and types: what @syncrepl-rx/server
  * writes and @syncrepl-rx/client reads. Neither package depends on the other, so this file exists
  * twice, byte for byte: packages/server/src/wire.ts and packages/client/src/wire.ts
- * (test/unit/wire-contract.test.ts fails when they differ). Edit both.
+ * (test/unit/repo/wire-contract.test.ts fails when they differ). Edit both.
  */
 
 /** The request header carrying the resume cookie: the SSE `id:` of the last event applied (§K3). */

@@ -1,7 +1,7 @@
 /**
  * Attribute-level difference between two versions of an entry.
  *
- * Rules (each one is tested in test/unit/diff.test.ts):
+ * Rules (each one is tested in test/unit/core/replica/diff.test.ts):
  * - Attribute names compare case-insensitively (RFC 4512 §2.5: descriptors are case-insensitive).
  *   The diff is keyed by the name as spelled in the new entry, else in the old one.
  * - Values compare byte-exactly, by their UTF-8 bytes: the string `'é'` equals

@@ -12,7 +12,7 @@
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
  * batch's entries and its cookie become durable together or not at all (docs/design.md invariant 2).
- * test/unit/stores-lmdb.test.ts SIGKILLs a writer process while transactions are in flight, and
+ * test/unit/core/stores/lmdb.test.ts SIGKILLs a writer process while transactions are in flight, and
  * finds every batch up to the stored cookie whole and nothing of a later one.
  *
  * Entries are not cached in memory: a `get` is a memory-mapped B-tree lookup plus the decode of
