@@ -698,6 +698,10 @@ describe('REST', () => {
     expect(active.length).toBeGreaterThan(0);
     expect(active.every((b) => b.status === 'active')).toBe(true);
     expect((await getJson(`${s.base}${subscribers()}?filter_colour=red`)).status).toBe(400);
+    // Names every object inherits are no filters either (they once passed the check).
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect((await getJson(`${s.base}${subscribers()}?filter_${name}=x`)).status, name).toBe(400);
+    }
     const realms = (await getJson(`${s.base}/realm`)).body as { id: string }[];
     expect(realms.map((r) => r.id)).toEqual(['campus.example', 'example.net', 'example.org', 'isp.example']);
   });

@@ -126,7 +126,8 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
       for (const [key, raw] of Object.entries(req.query)) {
         if (!key.startsWith('filter_')) continue;
         const name = key.slice('filter_'.length);
-        if (!def.filters?.[name]) throw new HttpError(400, `unknown filter ${key} for ${def.name}`);
+        if (!def.filters || !Object.hasOwn(def.filters, name))
+          throw new HttpError(400, `unknown filter ${key} for ${def.name}`);
         const value = Array.isArray(raw) ? raw.at(-1) : raw;
         if (typeof value !== 'string') throw new HttpError(400, `filter ${key} needs one value`);
         filters.push([name, value]);

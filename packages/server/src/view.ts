@@ -65,7 +65,9 @@ export class View {
     }
     const filters = this.resource.def.filters;
     for (const [name, value] of this.options.filters) {
-      if (!filters?.[name]?.(entry, value)) return undefined;
+      // Own names only: `constructor`, `__proto__`… are no filters of the resource.
+      const filter = filters && Object.hasOwn(filters, name) ? filters[name] : undefined;
+      if (!filter?.(entry, value)) return undefined;
     }
     const auth = this.options.authorization?.allows;
     if (auth && !auth(entry)) return undefined;
