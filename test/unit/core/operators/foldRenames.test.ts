@@ -1,6 +1,5 @@
-import { Observable, Subject, take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
+import { operatorChecklist, testScheduler } from '../../../fixtures/operator-checklist.js';
 import type { Change, Entry } from '../../../../packages/core/src/replica/changes.js';
 import { foldRenames } from '../../../../packages/core/src/operators/foldRenames.js';
 
@@ -41,9 +40,6 @@ const v = {
     diff: { mail: { added: ['ann@x'], removed: [], appeared: true } },
   },
 } satisfies Record<string, Change>;
-
-const testScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 describe('foldRenames', () => {
   it('folds a delete followed by an add of the same entryUUID into a rename', () => {
@@ -97,61 +93,31 @@ describe('foldRenames', () => {
     });
   });
 
-  it('releases a held delete before an error, and passes the error through', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('b-d-#', v, new Error('lost'));
-      expectObservable(source.pipe(foldRenames())).toBe('b---(d#)', v, new Error('lost'));
-      expectSubscriptions(source.subscriptions).toBe('^---!');
-    });
-  });
-
-  it('completes empty for an empty source', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold<Change>('|');
-      expectObservable(source.pipe(foldRenames())).toBe('|');
-      expectSubscriptions(source.subscriptions).toBe('(^!)');
-    });
-  });
-
-  it('drops a held delete and its timer on early unsubscribe', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('b-d----a-|', v);
-      const subs = '       ^----!';
-      expectObservable(source.pipe(foldRenames({ within: 3 })), subs).toBe('b----', v);
-      expectSubscriptions(source.subscriptions).toBe(subs);
-    });
-  });
-
-  it('stops a synchronous source under take(n)', () => {
-    const pulled: Change[] = [];
-    const source = new Observable<Change>((subscriber) => {
-      for (const change of [v.d, v.a, v.b, v.e, v.r]) {
-        if (subscriber.closed) break;
-        pulled.push(change);
-        subscriber.next(change);
-      }
-      subscriber.complete();
-    });
-    const out: Change[] = [];
-    source.pipe(foldRenames(), take(2)).subscribe((change) => out.push(change));
-    expect(out).toEqual([v.R, v.b]);
-    expect(pulled).toEqual([v.d, v.a, v.b]);
-  });
-
-  it('is re-entrant: changes pushed while a change is emitted are folded once, in order', () => {
-    const changes = new Subject<Change>();
-    const out: Change[] = [];
-    changes.pipe(foldRenames({ within: Infinity })).subscribe((change) => {
-      out.push(change);
-      // Seeing bob's add, a consumer synchronously pushes ann's rename as delete + add.
-      if (change === v.b) {
-        changes.next(v.d);
-        changes.next(v.a);
-      }
-    });
-    changes.next(v.c); // held
-    changes.next(v.b); // releases c, emits b, which re-enters
-    changes.complete();
-    expect(out).toEqual([v.c, v.b, v.R]);
+  operatorChecklist({
+    operator: () => foldRenames(),
+    values: v,
+    error: {
+      title: 'releases a held delete before an error, and passes the error through',
+      source: 'b-d-#',
+      expected: 'b---(d#)',
+      subscription: '^---!',
+    },
+    unsubscribe: {
+      title: 'drops a held delete and its timer on early unsubscribe',
+      operator: () => foldRenames({ within: 3 }),
+      source: 'b-d----a-|',
+      at: '^----!',
+      expected: 'b----',
+    },
+    take: { changes: [v.d, v.a, v.b, v.e, v.r], n: 2, out: [v.R, v.b], pulled: [v.d, v.a, v.b] },
+    reentrant: {
+      title: 'is re-entrant: changes pushed while a change is emitted are folded once, in order',
+      operator: () => foldRenames({ within: Infinity }),
+      // Seeing bob's add, a consumer synchronously pushes ann's rename as delete + add; c is
+      // held, and released by b.
+      push: [v.c, v.b],
+      onEmit: (change) => (change === v.b ? [v.d, v.a] : []),
+      out: [v.c, v.b, v.R],
+    },
   });
 });

@@ -1,6 +1,6 @@
-import { Observable, Subject, take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { operatorChecklist, testScheduler } from '../../../fixtures/operator-checklist.js';
 import type { Change, Entry } from '../../../../packages/core/src/replica/changes.js';
 import { keepEntries } from '../../../../packages/core/src/operators/keepEntries.js';
 import { keepObjectClasses } from '../../../../packages/core/src/operators/keepObjectClasses.js';
@@ -48,9 +48,6 @@ const v = {
   J: { type: 'add', entryUUID: U1, dn: person.dn, entry: person },
 } satisfies Record<string, Change>;
 
-const testScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
 describe('keepObjectClasses', () => {
   it('keeps the changes of matching entries, case-insensitively, and passes ready and reset', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -83,6 +80,19 @@ describe('keepObjectClasses', () => {
       .subscribe((c) => out.push(c));
     expect(out.map((c) => (c.type === 'add' ? c.dn : c.type))).toEqual([group.dn, 'cn=b']);
   });
+
+  operatorChecklist({
+    operator: () => keepObjectClasses('inetOrgPerson'),
+    values: v,
+    error: { source: 'p-g-#', expected: 'p---#', subscription: '^---!' },
+    unsubscribe: { source: 'p-g-m-|', at: '^--!', expected: 'p--' },
+    take: { changes: [v.g, v.p, v.m, v.x], n: 2, out: [v.p, v.m], pulled: [v.g, v.p, v.m] },
+    reentrant: {
+      push: [v.p, v.x],
+      onEmit: (change) => (change === v.p ? [v.g, v.m] : []),
+      out: [v.p, v.m, v.x],
+    },
+  });
 });
 
 describe('keepEntries', () => {
@@ -94,12 +104,17 @@ describe('keepEntries', () => {
     });
   });
 
-  it('passes errors through', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('p-g-#', v, new Error('lost'));
-      expectObservable(source.pipe(keepEntries(inPeople))).toBe('p---#', v, new Error('lost'));
-      expectSubscriptions(source.subscriptions).toBe('^---!');
-    });
+  operatorChecklist({
+    operator: () => keepEntries(inPeople),
+    values: v,
+    error: { source: 'p-g-#', expected: 'p---#', subscription: '^---!' },
+    unsubscribe: { source: 'p-g-m-|', at: '^--!', expected: 'p--' },
+    take: { changes: [v.g, v.p, v.m, v.x], n: 2, out: [v.p, v.m], pulled: [v.g, v.p, v.m] },
+    reentrant: {
+      push: [v.p, v.x],
+      onEmit: (change) => (change === v.p ? [v.g, v.m] : []),
+      out: [v.p, v.m, v.x],
+    },
   });
 
   it('errors when the predicate throws, and unsubscribes', () => {
@@ -112,53 +127,5 @@ describe('keepEntries', () => {
       expectObservable(source.pipe(keepEntries(boom))).toBe('p-#', v, new Error('bad predicate'));
       expectSubscriptions(source.subscriptions).toBe('^-!');
     });
-  });
-
-  it('completes empty for an empty source', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold<Change>('|');
-      expectObservable(source.pipe(keepEntries(inPeople))).toBe('|');
-      expectSubscriptions(source.subscriptions).toBe('(^!)');
-    });
-  });
-
-  it('unsubscribes from the source on early unsubscribe', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('p-g-m-|', v);
-      const subs = '       ^--!';
-      expectObservable(source.pipe(keepEntries(inPeople)), subs).toBe('p--', v);
-      expectSubscriptions(source.subscriptions).toBe(subs);
-    });
-  });
-
-  it('stops a synchronous source under take(n)', () => {
-    const pulled: Change[] = [];
-    const source = new Observable<Change>((subscriber) => {
-      for (const change of [v.g, v.p, v.m, v.x]) {
-        if (subscriber.closed) break;
-        pulled.push(change);
-        subscriber.next(change);
-      }
-      subscriber.complete();
-    });
-    const out: Change[] = [];
-    source.pipe(keepEntries(inPeople), take(2)).subscribe((change) => out.push(change));
-    expect(out).toEqual([v.p, v.m]);
-    expect(pulled).toEqual([v.g, v.p, v.m]);
-  });
-
-  it('is re-entrant', () => {
-    const changes = new Subject<Change>();
-    const out: Change[] = [];
-    changes.pipe(keepEntries(inPeople)).subscribe((change) => {
-      out.push(change);
-      if (change === v.p) {
-        changes.next(v.g);
-        changes.next(v.m);
-      }
-    });
-    changes.next(v.p);
-    changes.next(v.x);
-    expect(out).toEqual([v.p, v.m, v.x]);
   });
 });

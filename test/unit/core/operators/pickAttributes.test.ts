@@ -1,6 +1,6 @@
-import { Observable, Subject, take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { operatorChecklist, testScheduler } from '../../../fixtures/operator-checklist.js';
 import type { Change, Entry } from '../../../../packages/core/src/replica/changes.js';
 import { diffAttributes } from '../../../../packages/core/src/replica/diff.js';
 import { pickAttributes } from '../../../../packages/core/src/operators/pickAttributes.js';
@@ -61,9 +61,6 @@ const v = {
   r: { type: 'ready' },
 } satisfies Record<string, Change>;
 
-const testScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
 describe('pickAttributes', () => {
   it('projects entries, drops modifies of dropped attributes only, keeps renames', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -93,56 +90,16 @@ describe('pickAttributes', () => {
     ]);
   });
 
-  it('passes errors through', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('a-#', v, new Error('lost'));
-      expectObservable(source.pipe(pickAttributes('uid', 'cn'))).toBe('A-#', v, new Error('lost'));
-      expectSubscriptions(source.subscriptions).toBe('^-!');
-    });
-  });
-
-  it('completes empty for an empty source', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold<Change>('|');
-      expectObservable(source.pipe(pickAttributes('cn'))).toBe('|');
-      expectSubscriptions(source.subscriptions).toBe('(^!)');
-    });
-  });
-
-  it('unsubscribes from the source on early unsubscribe', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('a-c-d-|', v);
-      const subs = '       ^--!';
-      expectObservable(source.pipe(pickAttributes('uid', 'cn')), subs).toBe('A-C', v);
-      expectSubscriptions(source.subscriptions).toBe(subs);
-    });
-  });
-
-  it('stops a synchronous source under take(n)', () => {
-    const pulled: Change[] = [];
-    const source = new Observable<Change>((subscriber) => {
-      for (const change of [v.a, v.p, v.c, v.d]) {
-        if (subscriber.closed) break;
-        pulled.push(change);
-        subscriber.next(change);
-      }
-      subscriber.complete();
-    });
-    const out: Change[] = [];
-    source.pipe(pickAttributes('uid', 'cn'), take(2)).subscribe((change) => out.push(change));
-    expect(out).toEqual([v.A, v.C]);
-    expect(pulled).toEqual([v.a, v.p, v.c]);
-  });
-
-  it('is re-entrant', () => {
-    const changes = new Subject<Change>();
-    const out: Change[] = [];
-    changes.pipe(pickAttributes('uid', 'cn')).subscribe((change) => {
-      out.push(change);
-      if (change.type === 'add') changes.next(v.c);
-    });
-    changes.next(v.a);
-    changes.next(v.d);
-    expect(out).toEqual([v.A, v.C, v.D]);
+  operatorChecklist({
+    operator: () => pickAttributes('uid', 'cn'),
+    values: v,
+    error: { source: 'a-#', expected: 'A-#', subscription: '^-!' },
+    unsubscribe: { source: 'a-c-d-|', at: '^--!', expected: 'A-C' },
+    take: { changes: [v.a, v.p, v.c, v.d], n: 2, out: [v.A, v.C], pulled: [v.a, v.p, v.c] },
+    reentrant: {
+      push: [v.a, v.d],
+      onEmit: (change) => (change.type === 'add' ? [v.c] : []),
+      out: [v.A, v.C, v.D],
+    },
   });
 });

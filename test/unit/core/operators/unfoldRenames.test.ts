@@ -1,6 +1,5 @@
-import { Observable, Subject, take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
+import { operatorChecklist, testScheduler } from '../../../fixtures/operator-checklist.js';
 import type { Change, Entry } from '../../../../packages/core/src/replica/changes.js';
 import { foldRenames } from '../../../../packages/core/src/operators/foldRenames.js';
 import { unfoldRenames } from '../../../../packages/core/src/operators/unfoldRenames.js';
@@ -27,9 +26,6 @@ const v = {
   r: { type: 'ready' },
 } satisfies Record<string, Change>;
 
-const testScheduler = (): TestScheduler =>
-  new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
 describe('unfoldRenames', () => {
   it('turns a rename into delete then add, same entryUUID, and passes the rest', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -46,55 +42,23 @@ describe('unfoldRenames', () => {
     });
   });
 
-  it('passes errors through', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('R---#', v, new Error('lost'));
-      expectObservable(source.pipe(unfoldRenames())).toBe('(da)#', v, new Error('lost'));
-      expectSubscriptions(source.subscriptions).toBe('^---!');
-    });
-  });
-
-  it('completes empty for an empty source', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold<Change>('|');
-      expectObservable(source.pipe(unfoldRenames())).toBe('|');
-      expectSubscriptions(source.subscriptions).toBe('(^!)');
-    });
-  });
-
-  it('unsubscribes from the source on early unsubscribe', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('b-R-b-|', v);
-      const subs = '       ^--!';
-      expectObservable(source.pipe(unfoldRenames()), subs).toBe('b-(da)', v);
-      expectSubscriptions(source.subscriptions).toBe(subs);
-    });
-  });
-
-  it('stops a synchronous source under take(n), even between the halves of a rename', () => {
-    const pulled: Change[] = [];
-    const source = new Observable<Change>((subscriber) => {
-      for (const change of [v.R, v.b, v.r]) {
-        if (subscriber.closed) break;
-        pulled.push(change);
-        subscriber.next(change);
-      }
-      subscriber.complete();
-    });
-    const out: Change[] = [];
-    source.pipe(unfoldRenames(), take(1)).subscribe((change) => out.push(change));
-    expect(out).toEqual([v.d]);
-    expect(pulled).toEqual([v.R]);
-  });
-
-  it('is re-entrant: a change pushed while the delete half is emitted comes after it', () => {
-    const changes = new Subject<Change>();
-    const out: Change[] = [];
-    changes.pipe(unfoldRenames()).subscribe((change) => {
-      out.push(change);
-      if (change.type === 'delete') changes.next(v.b);
-    });
-    changes.next(v.R);
-    expect(out).toEqual([v.d, v.b, v.a]);
+  operatorChecklist({
+    operator: () => unfoldRenames(),
+    values: v,
+    error: { source: 'R---#', expected: '(da)#', subscription: '^---!' },
+    unsubscribe: { source: 'b-R-b-|', at: '^--!', expected: 'b-(da)' },
+    take: {
+      title: 'stops a synchronous source under take(n), even between the halves of a rename',
+      changes: [v.R, v.b, v.r],
+      n: 1,
+      out: [v.d],
+      pulled: [v.R],
+    },
+    reentrant: {
+      title: 'is re-entrant: a change pushed while the delete half is emitted comes after it',
+      push: [v.R],
+      onEmit: (change) => (change.type === 'delete' ? [v.b] : []),
+      out: [v.d, v.b, v.a],
+    },
   });
 });
