@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { raw as rawStore } from '../../fixtures/idb.js';
+import { U, body, entry, fakeServer, ready, reset, until, type Sub } from '../../fixtures/fake-fetch.js';
 import {
   MalformedEventError,
   UnauthorizedError,
@@ -15,59 +16,6 @@ import {
 } from '../../../packages/client/src/index.js';
 import { FORMAT_VERSION } from '../../../packages/client/src/constants.js';
 import { META_KEY, loadLocal, writeBatch, type StateMeta } from '../../../packages/client/src/persistence.js';
-
-interface Sub {
-  id: string;
-  _url: string;
-  status?: string;
-}
-
-const U = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const body = (id: string, status = 'active'): Sub => ({ id, status, _url: `/realm/r1/subscriber/${id}` });
-
-/** SSE text of one `entry` event. */
-const entry = (syncOp: string, n: number, b: Sub | { id: string; _url: string }, id?: string) =>
-  `event: entry\n${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ entryUUID: U(n), syncOp, body: b })}\n\n`;
-const ready = (id: string) => `event: ready\nid: ${id}\ndata: {}\n\n`;
-const reset = 'event: reset\ndata: {}\n\n';
-
-/** A fake server behind a fetch: each request gets a stream the test writes to, or a status. */
-function fakeServer() {
-  const requests: { url: string; headers: Record<string, string>; at: number }[] = [];
-  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
-  const statuses: number[] = [];
-  const encoder = new TextEncoder();
-  const waiters: (() => void)[] = [];
-  const fetch = async (url: string, init?: RequestInit): Promise<Response> => {
-    requests.push({ url, headers: { ...(init?.headers as Record<string, string>) }, at: performance.now() });
-    for (const w of waiters.splice(0)) w();
-    const code = statuses.shift();
-    if (code !== undefined)
-      return new Response(JSON.stringify({ error: `status ${code}` }), { status: code });
-    const stream = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
-    return new Response(stream, { headers: { 'Content-Type': 'text/event-stream' } });
-  };
-  return {
-    fetch,
-    requests,
-    statuses,
-    send: (text: string) => streams.at(-1)!.enqueue(encoder.encode(text)),
-    end: () => streams.at(-1)!.close(),
-    request: (n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => (requests.length >= n ? resolve() : waiters.push(check));
-        check();
-      }),
-  };
-}
-
-const until = async (predicate: () => boolean | Promise<boolean>, what = 'condition', ms = 3000) => {
-  const t = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - t > ms) throw new Error(`${what} not met in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
 
 let n = 0;
 const open: Collection<Sub>[] = [];

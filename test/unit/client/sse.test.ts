@@ -5,57 +5,7 @@ import {
   type Connectivity,
   type SseNotice,
 } from '../../../packages/client/src/index.js';
-
-/**
- * A fake SSE server behind a fetch: every request gets a stream the test writes to, or a
- * scripted status. Requests are recorded with their URL and headers.
- */
-function fakeServer() {
-  const requests: { url: string; headers: Record<string, string> }[] = [];
-  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
-  const statuses: number[] = [];
-  const encoder = new TextEncoder();
-  const waiters: (() => void)[] = [];
-  const fetch = async (url: string, init?: RequestInit): Promise<Response> => {
-    requests.push({ url, headers: { ...(init?.headers as Record<string, string>) } });
-    for (const w of waiters.splice(0)) w();
-    const code = statuses.shift();
-    if (code !== undefined)
-      return new Response(JSON.stringify({ error: `status ${code}` }), { status: code });
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
-    init?.signal?.addEventListener('abort', () => {
-      try {
-        streams.at(-1)?.error(init.signal?.reason);
-      } catch {
-        // already closed
-      }
-    });
-    return new Response(body, { headers: { 'Content-Type': 'text/event-stream; charset=utf-8' } });
-  };
-  return {
-    fetch,
-    requests,
-    statuses,
-    send: (text: string) => streams.at(-1)!.enqueue(encoder.encode(text)),
-    end: () => streams.at(-1)!.close(),
-    /** The connection breaks mid-stream, as fetch reports a reset or a server killed mid-chunk. */
-    cut: () => streams.at(-1)!.error(new TypeError('network error')),
-    /** Resolves when request number `n` (1-based) has been made. */
-    request: (n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => (requests.length >= n ? resolve() : waiters.push(check));
-        check();
-      }),
-  };
-}
-
-const until = async (predicate: () => boolean, ms = 3000) => {
-  const t = Date.now();
-  while (!predicate()) {
-    if (Date.now() - t > ms) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+import { fakeServer, until } from '../../fixtures/fake-fetch.js';
 
 const FAST = { initialDelay: 1, maxDelay: 5 };
 

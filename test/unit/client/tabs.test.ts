@@ -15,66 +15,8 @@ import {
   type StreamEvent,
 } from '../../../packages/client/src/index.js';
 import { loadLocal, writeBatch } from '../../../packages/client/src/persistence.js';
+import { U, body, entry, fakeServer, ready, until, type Sub } from '../../fixtures/fake-fetch.js';
 import { FakeLocks, FakeTab } from '../../fixtures/tabs.js';
-
-interface Sub {
-  id: string;
-  _url: string;
-  status?: string;
-}
-
-const U = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const body = (id: string, status = 'active'): Sub => ({ id, status, _url: `/realm/r1/subscriber/${id}` });
-const entry = (syncOp: string, n: number, b: Sub | { id: string; _url: string }, id?: string) =>
-  `event: entry\n${id ? `id: ${id}\n` : ''}data: ${JSON.stringify({ entryUUID: U(n), syncOp, body: b })}\n\n`;
-const ready = (id: string) => `event: ready\nid: ${id}\ndata: {}\n\n`;
-
-/** One fake server for all tabs: each request gets a stream; a crashed tab's requests never answer. */
-function fakeServer() {
-  const requests: { tab: string; lastEventId: string | undefined }[] = [];
-  const streams: { tab: FakeTab; controller: ReadableStreamDefaultController<Uint8Array> }[] = [];
-  const encoder = new TextEncoder();
-  const fetchFor =
-    (tab: FakeTab) =>
-    (_url: string, init?: RequestInit): Promise<Response> => {
-      if (tab.crashed) {
-        return new Promise((_resolve, reject) =>
-          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
-        );
-      }
-      const headers = (init?.headers ?? {}) as Record<string, string>;
-      requests.push({ tab: tab.name, lastEventId: headers['Last-Event-ID'] });
-      const stream = new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          streams.push({ tab, controller });
-          init?.signal?.addEventListener('abort', () => {
-            try {
-              controller.error(init.signal?.reason);
-            } catch {
-              // closed already
-            }
-          });
-        },
-      });
-      return Promise.resolve(new Response(stream, { headers: { 'Content-Type': 'text/event-stream' } }));
-    };
-  return {
-    requests,
-    fetchFor,
-    /** Writes to the newest stream (the current leader's). */
-    send: (text: string) => streams.at(-1)!.controller.enqueue(encoder.encode(text)),
-    /** Ends the newest stream (the server closed it). */
-    drop: () => streams.at(-1)!.controller.close(),
-  };
-}
-
-const until = async (predicate: () => boolean | Promise<boolean>, what: string, ms = 5000) => {
-  const t = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - t > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
 
 interface Tab {
   tab: FakeTab;
@@ -99,7 +41,7 @@ function world() {
   let tabs = 0;
   const open = (options: CollectionOptions = {}, tab = new FakeTab(locks, `tab${++tabs}`)): Tab => {
     const c = collection<Sub>(url, {
-      fetch: server.fetchFor(tab),
+      fetch: server.fetchAs(tab.name, () => tab.crashed),
       connectivity: null,
       backoff: { initialDelay: 1, maxDelay: 5 },
       share: tab.sharing,
@@ -195,7 +137,7 @@ describe('tabs sharing one stream', () => {
     const presentsBefore = rest.map(presents); // a tab that loaded after the replay was stored saw none
     await first.c.close();
     await until(() => leaderOf(rest) !== undefined && server.requests.length === 2, 'a new leader connected');
-    expect(server.requests[1]!.lastEventId).toBe('c2'); // the last event every tab applied
+    expect(server.requests[1]!.headers['Last-Event-ID']).toBe('c2'); // the last event every tab applied
     server.send(ready('c2'));
     server.send(entry('modify', 1, body('ann', 'disabled'), 'c3'));
     const leader = leaderOf(rest)!;
@@ -222,10 +164,10 @@ describe('tabs sharing one stream', () => {
     await allEqual([second], first, 'the second tab, from the relay log');
     expect(await loadLocal(url, {}, createStreamStore(url))).toEqual({ kind: 'empty' });
 
-    server.drop();
+    server.end();
     first.tab.crash();
     await until(() => second.role() === 'leader' && server.requests.length === 2, 'the second tab took over');
-    expect(server.requests[1]!.lastEventId).toBe('c1');
+    expect(server.requests[1]!.headers['Last-Event-ID']).toBe('c1');
     server.send(ready('c1'));
     await until(() => second.kind() === 'live', 'live again');
     await until(async () => (await loadLocal(url, {}, createStreamStore(url))).kind === 'restored', 'stored');
@@ -250,7 +192,7 @@ describe('tabs sharing one stream', () => {
     );
     const first = open({ batchDelayMs: 60_000 });
     await until(() => first.role() === 'leader' && server.requests.length === 1, 'the first tab leads');
-    expect(server.requests[0]!.lastEventId).toBe('c1');
+    expect(server.requests[0]!.headers['Last-Event-ID']).toBe('c1');
     server.send(
       ready('c1') + entry('add', 2, body('bob'), 'c2') + entry('modify', 1, body('ann', 'x'), 'c3'),
     );
@@ -333,14 +275,14 @@ describe('tabs sharing one stream', () => {
     server.send(ready('c1'));
     await allEqual([first, second], first, 'live');
     const seen = second.statuses.length;
-    server.drop();
+    server.end();
     await until(() => second.statuses.slice(seen).some((s) => s.kind === 'connecting'), 'connecting');
     await until(() => server.requests.length === 2, 'the leader reconnects');
     server.send(ready('c1'));
     await allEqual([first, second], first, 'live again');
     second.c.reconnect();
     await until(() => server.requests.length === 3, 'reconnected on the follower’s request');
-    expect(server.requests.map((r) => r.tab)).toEqual(['tab1', 'tab1', 'tab1']);
+    expect(server.requests.map((r) => r.tag)).toEqual(['tab1', 'tab1', 'tab1']);
   });
 
   it('a frozen leader lets go: another tab leads, and the frozen one follows when it resumes (M9)', async () => {
@@ -375,7 +317,7 @@ describe('tabs sharing one stream', () => {
       () => second.role() === 'leader' && server.requests.length === requests + 1,
       'another tab took over',
     );
-    expect(server.requests.at(-1)!.lastEventId).toBe('c1');
+    expect(server.requests.at(-1)!.headers['Last-Event-ID']).toBe('c1');
     server.send(ready('c1') + entry('modify', 1, body('ann', 'while frozen'), 'c2'));
     await until(() => second.c.getSnapshot().get(U(1))?.status === 'while frozen', 'applied');
     resume();
