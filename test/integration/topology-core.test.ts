@@ -16,19 +16,19 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tap, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
-import { replicateFrom } from '../../packages/core/src/replica/replicate.js';
 import { LmdbStore } from '../../packages/core/src/stores/lmdb.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
 import type { ReplicaStore } from '../../packages/core/src/stores/store.js';
 import type { SyncMessage } from '../../packages/core/src/sync/messages.js';
-import { syncrepl, type SyncStatus, type SyncreplOptions } from '../../packages/core/src/sync/syncrepl.js';
+import type { SyncStatus, SyncreplOptions } from '../../packages/core/src/sync/syncrepl.js';
 import { parseCookie } from '../../packages/core/src/protocol/cookie.js';
 import { joinLdif, ldifDelete, ldifModify, peopleLdif, personDn, personLdif } from '../fixtures/ldif.js';
-import { record, type Recording } from '../fixtures/record.js';
+import type { Recording } from '../fixtures/record.js';
 import {
+  consume,
   ldapSnapshot,
   memoryLogger,
   snapshotDifferences,
@@ -98,29 +98,23 @@ interface Follower {
   ready(n?: number): Promise<void>;
 }
 
-/** replicateFrom(store, cookie => syncrepl(...)), recorded. */
+/** consume(store, options) (test/fixtures/replica-helpers.ts) with its statuses and warnings. */
 function follow(store: ReplicaStore, o: SyncreplOptions): Follower {
-  const wire: SyncMessage[] = [];
   const statuses: SyncStatus[] = [];
   const warnings: string[] = [];
-  const changes = record(
-    replicateFrom(store, (cookie) =>
-      syncrepl({
-        ...o,
-        cookie,
-        onStatus: (s) => statuses.push(s),
-        logger: { warn: (m) => warnings.push(m) },
-      }).pipe(tap((m) => wire.push(m))),
-    ),
-  );
-  subscriptions.push(changes.subscription);
+  const consumer = consume(store, {
+    ...o,
+    onStatus: (s) => statuses.push(s),
+    logger: { warn: (m) => warnings.push(m) },
+  });
+  subscriptions.push(consumer.changes.subscription);
   return {
-    changes,
-    wire,
+    changes: consumer.changes,
+    wire: consumer.wire,
     statuses,
     warnings,
     async ready(n = 1) {
-      await changes.until((items) => items.filter((c) => c.type === 'ready').length >= n, 30_000);
+      await consumer.ready(n, 30_000);
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Change, Entry } from '../../../../packages/core/src/replica/change
 import { cookieMoved, replicate, replicateFrom } from '../../../../packages/core/src/replica/replicate.js';
 import { MemoryStore } from '../../../../packages/core/src/stores/memory.js';
 import type { ReplicaBatch, ReplicaStore } from '../../../../packages/core/src/stores/store.js';
+import { withCommit } from '../../../fixtures/store-commit.js';
 
 // --- fixtures -------------------------------------------------------------------------------
 
@@ -567,22 +568,10 @@ describe('replicate: batching', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const inner = new MemoryStore();
-    const slow: ReplicaStore = {
-      get cookie() {
-        return inner.cookie;
-      },
-      get size() {
-        return inner.size;
-      },
-      get: (u) => inner.get(u),
-      has: (u) => inner.has(u),
-      entryUUIDs: () => inner.entryUUIDs(),
-      entries: () => inner.entries(),
-      commit: (batch) => {
-        inner.commit(batch);
-        return gate;
-      },
-    };
+    const slow = withCommit(inner, (batch) => {
+      inner.commit(batch);
+      return gate;
+    });
     const complete = vi.fn();
     of(add(ANN, person('ann')), refreshDelete(true, 'c1'))
       .pipe(replicate({ store: slow }))

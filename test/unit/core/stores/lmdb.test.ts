@@ -28,6 +28,7 @@ import type {
   ReplicaStore,
 } from '../../../../packages/core/src/stores/store.js';
 import type { SyncMessage } from '../../../../packages/core/src/sync/messages.js';
+import { withCommit } from '../../../fixtures/store-commit.js';
 
 const identity: ReplicaIdentity = {
   url: 'ldap://127.0.0.1:3890',
@@ -583,19 +584,7 @@ describe('LmdbStore with replicate', () => {
     /** Forwards the first `alive` batches, then "crashes": later batches are never written. */
     const crashing = (inner: LmdbStore, alive: number): ReplicaStore => {
       let count = 0;
-      return {
-        get cookie() {
-          return inner.cookie;
-        },
-        get size() {
-          return inner.size;
-        },
-        get: (u) => inner.get(u),
-        has: (u) => inner.has(u),
-        entryUUIDs: () => inner.entryUUIDs(),
-        entries: () => inner.entries(),
-        commit: (b) => (++count <= alive ? inner.commit(b) : new Promise<void>(() => {})),
-      };
+      return withCommit(inner, (b) => (++count <= alive ? inner.commit(b) : new Promise<void>(() => {})));
     };
     const uuids = Array.from(
       { length: 10 },
