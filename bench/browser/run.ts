@@ -17,14 +17,14 @@ import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium } from '../../test/fixtures/chromium.js';
 import { replay } from './synthetic.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = `${REPO}packages/client/dist/browser/syncrepl-rx-client.js`;
 const IDB_KEYVAL = createRequire(`${REPO}packages/client/package.json`).resolve('idb-keyval/dist/index.js');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TARGETS = { replayMs: 3000, reload10kMs: 200 };
 
 const { values: args } = parseArgs({
@@ -181,18 +181,7 @@ async function measureReload(
 
 async function main(): Promise<void> {
   const server = await startServer();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const version = browser.version();
     process.stderr.write(`Chromium ${version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}\n`);

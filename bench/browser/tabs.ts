@@ -21,13 +21,13 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../test/fixtures/chromium.js';
 import { entryEvent, replay, subscriber } from './synthetic.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BUNDLE = `${REPO}packages/client/dist/browser/syncrepl-rx-client.js`;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TARGETS = { newTabMs: 200, handoverMs: 1000, relayPerSecond: 10_000 };
 const FOLLOWERS = 6;
 
@@ -161,18 +161,7 @@ const isLive = (s: TabState) => s.kind === 'live' && s.entries === entries;
 
 async function main(): Promise<void> {
   const server = await startServer();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const version = browser.version();
     const loadStart = loadavg()[0]!.toFixed(1); // other work on the machine skews every figure

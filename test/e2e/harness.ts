@@ -15,9 +15,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium as launchBrowser } from '../fixtures/chromium.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const BUNDLE_DIR = fileURLToPath(new URL('../../packages/client/dist/browser/', import.meta.url));
 export const BUNDLE = 'syncrepl-rx-client.js';
 export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -98,27 +98,12 @@ async function serveBundle(name: string, res: http.ServerResponse): Promise<void
   }
 }
 
+/** Chromium (test/fixtures/chromium.ts), once the client bundle the pages load is there. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not at ${CHROMIUM}: run \`bash scripts/ensure-system.sh chromium\` (Debian's chromium package).`,
-    );
-  }
   if (!existsSync(`${BUNDLE_DIR}${BUNDLE}`)) {
     throw new Error(`The client bundle is missing: run \`pnpm --dir packages/client bundle\` first.`);
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return launchBrowser();
 }
 
 /** One row of a live table, as the page shows it. */
