@@ -9,6 +9,10 @@
  *      refreshOnly:        SearchResultDone + Sync Done (§2.4) ─► complete
  *      refreshAndPersist:  live entries ... until unsubscribe, `stop`, or an error
  *
+ * 389 Directory Server: a refreshAndPersist resumed from one of its native cookies can miss
+ * changes made while ns-slapd hands over from the refresh to the persist stage; after the refresh,
+ * a refreshOnly search from the refresh's cookie catches up on them (see `startCatchUp`).
+ *
  * Unsubscribing abandons the search (RFC 4511 §4.11), unbinds and closes the socket.
  * `stop` is the graceful way out: it lets a running refresh finish, then ends persist mode with
  * the Cancel operation (RFC 3909), and completes.
@@ -343,10 +347,18 @@ class SyncSession {
    * attributes an entry may keep (see {@link attributeSelection}).
    */
   private keepAttribute: ((name: string) => boolean) | undefined;
+  /**
+   * Set for a refreshAndPersist resumed from a native 389-ds cookie, until its refresh ends: that
+   * end starts the catch-up search (see {@link startCatchUp}).
+   */
+  private catchUpOwed = false;
+  /** While the catch-up search runs: the persist search's responses, held back in order. */
+  private held: LdapResponse[] | undefined;
   private ended = false;
   private readonly abort = new AbortController();
   private saving: Promise<void> = Promise.resolve();
   private finishSearch: ((outcome: Outcome) => void) | undefined;
+  private failSearch: ((err: SyncreplError) => void) | undefined;
   /** The server of the current (or last) connection. */
   private url: LdapUrl | undefined;
   /** Whether any message reached the subscriber. */
@@ -474,6 +486,8 @@ class SyncSession {
     const { o } = n;
     this.refreshDone = false;
     this.cancelSent = false;
+    this.catchUpOwed = false;
+    this.held = undefined;
     this.url = url;
     const conn = await LdapConnection.connect({
       url,
@@ -508,6 +522,7 @@ class SyncSession {
     // The stored cookie may carry the sid of the server that sent it: never send that back.
     const cookie = requestCookie(this.guard.current, o.serverId);
     this.keepAttribute = is389DsCookie(cookie) ? attributeSelection(n.attributes) : undefined;
+    this.catchUpOwed = is389DsCookie(cookie) && n.mode === 'refreshAndPersist';
     if (is389DsCookie(cookie)) {
       // 389-ds serves any cookie whose change number it has reached, even when its retro
       // changelog no longer holds the changes after it (sync_cookie_isvalid: "Accept any state
@@ -541,27 +556,11 @@ class SyncSession {
     );
     return await new Promise<Outcome>((resolve, reject) => {
       this.finishSearch = resolve;
+      this.failSearch = reject;
       closed.catch(reject);
-      const control = {
-        oid: SYNC_REQUEST_OID,
-        critical: true,
-        value: encodeSyncRequestValue({ mode: n.mode, cookie, reloadHint: o.reloadHint }),
-      };
       try {
         this.searchId = conn.request(
-          (id) =>
-            encodeSearch(
-              id,
-              {
-                base: o.base,
-                scope: n.scope,
-                filter: n.filter,
-                attributes: n.attributes,
-                sizeLimit: o.sizeLimit,
-                timeLimit: o.timeLimit,
-              },
-              [control],
-            ),
+          (id) => this.encodeSyncSearch(id, n.mode, cookie),
           (res) => {
             try {
               this.onResponse(res, onRefreshDone);
@@ -575,55 +574,59 @@ class SyncSession {
       }
     }).finally(() => {
       this.finishSearch = undefined;
+      this.failSearch = undefined;
     });
   }
 
+  /** The search with the Sync Request control: the search itself, or a 389-ds catch-up. */
+  private encodeSyncSearch(id: number, mode: SyncMode, cookie: string | undefined): Buffer {
+    const { n } = this;
+    const control = {
+      oid: SYNC_REQUEST_OID,
+      critical: true,
+      value: encodeSyncRequestValue({ mode, cookie, reloadHint: n.o.reloadHint }),
+    };
+    const search = {
+      base: n.o.base,
+      scope: n.scope,
+      filter: n.filter,
+      attributes: n.attributes,
+      sizeLimit: n.o.sizeLimit,
+      timeLimit: n.o.timeLimit,
+    };
+    return encodeSearch(id, search, [control]);
+  }
+
   private onResponse(res: LdapResponse, onRefreshDone: () => void): void {
+    if (this.held !== undefined) {
+      this.held.push(res); // the catch-up search runs: the persist stage waits for it
+      return;
+    }
     switch (res.kind) {
       case 'searchEntry': {
-        const control = res.controls.find((c) => c.oid === SYNC_STATE_OID);
-        if (!control?.value)
-          throw new ProtocolError(`entry ${JSON.stringify(res.dn)} came without a Sync State control`);
-        const state = decodeSyncStateValue(control.value);
+        const state = syncStateControlOf(res);
         const cookie = this.advance(state.cookie);
-        const base = { dn: res.dn, entryUUID: state.entryUUID, ...(cookie === undefined ? {} : { cookie }) };
-        if (state.state === 'delete') {
-          this.emit({ type: 'delete', ...base }, cookie);
-        } else {
-          let { record } = res;
-          let attributes = res.attributes;
-          if (this.keepAttribute !== undefined) {
-            // 389-ds sends the entries of a refresh from its cookie with every user attribute,
-            // whatever the search asked for (sync_send_entry_from_changelog passes no attribute
-            // list): keep what was asked, as a search without a cookie does.
-            const keep = this.keepAttribute;
-            const all =
-              record === undefined
-                ? (attributes ?? {})
-                : decodeRecord(Buffer.from(record, 'latin1')).attributes;
-            const names = Object.keys(all);
-            const kept = names.filter(keep);
-            if (kept.length < names.length) {
-              const picked: Attributes = {};
-              for (const name of kept) picked[name] = all[name]!;
-              // The wire's record no longer describes the entry: it goes on as an ordinary one.
-              attributes = picked;
-              record = undefined;
-            }
-          }
-          if (record === undefined) {
-            this.emit({ type: state.state, ...base, attributes: attributes ?? {} }, cookie);
-          } else {
-            // replicate() reads the record; the attributes are decoded only if something asks.
-            this.emit(new EntryRecordMessage(state.state, res.dn, state.entryUUID, cookie, record), cookie);
-          }
-        }
+        this.emit(this.entryMessage(res, state, cookie), cookie);
         return;
       }
       case 'intermediate': {
         if (res.name !== SYNC_INFO_OID) return; // not ours (RFC 4511 §4.13 allows others)
         if (!res.value) throw new ProtocolError('a Sync Info message had no value');
         const info = decodeSyncInfoValue(res.value);
+        if (
+          this.catchUpOwed &&
+          (info.kind === 'refreshDelete' || info.kind === 'refreshPresent') &&
+          info.refreshDone &&
+          info.cookie !== undefined &&
+          is389DsCookie(info.cookie)
+        ) {
+          // The end of a 389-ds refresh resumed from a cookie: first catch up on what its
+          // persist stage may have missed (see startCatchUp); this message waits for it.
+          this.catchUpOwed = false;
+          this.held = [res];
+          this.startCatchUp(info.cookie, onRefreshDone);
+          return;
+        }
         const cookie = this.advance(info.cookie);
         const withCookie = cookie === undefined ? {} : { cookie };
         switch (info.kind) {
@@ -677,6 +680,119 @@ class SyncSession {
       }
       default:
         return; // search references and anything else are not part of the content
+    }
+  }
+
+  /** The message for an entry of the search, with `cookie` (already offered to the guard). */
+  private entryMessage(
+    res: LdapResponse & { kind: 'searchEntry' },
+    state: ReturnType<typeof decodeSyncStateValue>,
+    cookie: string | undefined,
+  ): SyncMessage {
+    const base = { dn: res.dn, entryUUID: state.entryUUID, ...(cookie === undefined ? {} : { cookie }) };
+    if (state.state === 'delete') return { type: 'delete', ...base };
+    let { record } = res;
+    let attributes = res.attributes;
+    if (this.keepAttribute !== undefined) {
+      // 389-ds sends the entries of a refresh from its cookie with every user attribute,
+      // whatever the search asked for (sync_send_entry_from_changelog passes no attribute
+      // list): keep what was asked, as a search without a cookie does.
+      const keep = this.keepAttribute;
+      const all =
+        record === undefined ? (attributes ?? {}) : decodeRecord(Buffer.from(record, 'latin1')).attributes;
+      const names = Object.keys(all);
+      const kept = names.filter(keep);
+      if (kept.length < names.length) {
+        const picked: Attributes = {};
+        for (const name of kept) picked[name] = all[name]!;
+        // The wire's record no longer describes the entry: it goes on as an ordinary one.
+        attributes = picked;
+        record = undefined;
+      }
+    }
+    // replicate() reads the record; the attributes are decoded only if something asks.
+    return record === undefined
+      ? { type: state.state, ...base, attributes: attributes ?? {} }
+      : new EntryRecordMessage(state.state, res.dn, state.entryUUID, cookie, record);
+  }
+
+  /**
+   * 389-ds's catch-up. ns-slapd reads the change number its refresh goes up to (the cookie of the
+   * refresh's end) before it registers the search for the persist stage (sync_cookie_create, then
+   * sync_persist_add, in sync_srch_refresh_pre_search): a change committed between the two is in
+   * neither, and the persist cookies that follow jump over it. So after the refresh of a search
+   * resumed from a native cookie, a refreshOnly search from the refresh's cookie runs on the same
+   * connection (it is registered by then, so the catch-up covers the gap), while the persist
+   * stage's messages are held back. Its changes are emitted before the end of the refresh, except
+   * for entries the held persist messages carry (those are newer there: the persist stage has
+   * every change of theirs since it registered); then the refresh's end and the held messages
+   * follow, in order. The catch-up's own cookies are not passed on: the refresh's end keeps its
+   * cookie, which the persist cookies then advance.
+   */
+  private startCatchUp(cookie: string, onRefreshDone: () => void): void {
+    const conn = this.conn;
+    if (conn === undefined || conn.isClosed) return;
+    const caught: SyncMessage[] = [];
+    const id = conn.request(
+      (messageId) => this.encodeSyncSearch(messageId, 'refreshOnly', cookie),
+      (res) => {
+        try {
+          switch (res.kind) {
+            case 'searchEntry':
+              caught.push(this.entryMessage(res, syncStateControlOf(res), undefined));
+              return;
+            case 'intermediate': {
+              if (res.name !== SYNC_INFO_OID || !res.value) return;
+              const info = decodeSyncInfoValue(res.value);
+              if (info.kind === 'syncIdSet' && info.refreshDeletes)
+                caught.push({ type: 'syncIdSet', refreshDeletes: true, entryUUIDs: info.entryUUIDs });
+              return;
+            }
+            case 'searchDone': {
+              conn.release(id);
+              const { resultCode, diagnosticMessage } = res.result;
+              if (resultCode === 4096) throw new RefreshRequiredError(diagnosticMessage);
+              if (resultCode !== 0) {
+                throw new LdapResultError(
+                  resultCode,
+                  'the catch-up search after a 389-ds refresh',
+                  diagnosticMessage,
+                );
+              }
+              this.finishCatchUp(caught, onRefreshDone);
+              return;
+            }
+            default:
+              return;
+          }
+        } catch (err) {
+          this.failSearch?.(asSyncreplError(err));
+        }
+      },
+    );
+    this.log.debug?.('syncrepl: 389-ds refresh done; catching up from its cookie before the persist stage');
+  }
+
+  private finishCatchUp(caught: readonly SyncMessage[], onRefreshDone: () => void): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    const newer = new Set<string>();
+    for (const res of held) {
+      if (res.kind !== 'searchEntry') continue;
+      const control = res.controls.find((c) => c.oid === SYNC_STATE_OID);
+      if (control?.value) newer.add(decodeSyncStateValue(control.value).entryUUID);
+    }
+    for (const m of caught) {
+      if (m.type === 'syncIdSet') {
+        const entryUUIDs = m.entryUUIDs.filter((u) => !newer.has(u));
+        if (entryUUIDs.length > 0) this.emit({ ...m, entryUUIDs }, undefined);
+      } else if ('entryUUID' in m && !newer.has(m.entryUUID)) {
+        this.emit(m, undefined);
+      }
+    }
+    for (const res of held) {
+      if (this.ended) return;
+      this.onResponse(res, onRefreshDone);
     }
   }
 
@@ -813,6 +929,16 @@ class SyncSession {
     this.closeConnection();
     this.status({ state: 'closed' });
   }
+}
+
+/** The Sync State control of a search entry (RFC 4533 §2.3), which every entry must carry. */
+function syncStateControlOf(
+  res: LdapResponse & { kind: 'searchEntry' },
+): ReturnType<typeof decodeSyncStateValue> {
+  const control = res.controls.find((c) => c.oid === SYNC_STATE_OID);
+  if (!control?.value)
+    throw new ProtocolError(`entry ${JSON.stringify(res.dn)} came without a Sync State control`);
+  return decodeSyncStateValue(control.value);
 }
 
 /** True when every UTF-16 unit fits in a byte, as in the latin1 strings syncrepl() emits. */

@@ -3,9 +3,10 @@
  * 2.3 does (the real server: integration/ds389.test.ts).
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { firstValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { RefreshRequiredError, syncrepl, type SyncMessage } from '@syncrepl-rx/core';
 import { attributeSelection } from '../../../../packages/core/src/sync/syncrepl.js';
+import { encodeSyncRequestValue } from '../../../../packages/core/src/protocol/controls.js';
 import { replicate } from '../../../../packages/core/src/replica/replicate.js';
 import { MemoryStore } from '../../../../packages/core/src/stores/memory.js';
 import {
@@ -15,6 +16,7 @@ import {
   message,
   searchDone,
   searchEntry,
+  str,
   syncStateControl,
   tlv,
 } from '../../../fixtures/fake-ldap.js';
@@ -166,5 +168,105 @@ describe('a 389-ds cookie older than the retro changelog', () => {
     );
     expect(messages.map((m) => m.type)).toEqual(['add', 'done']);
     expect(searches).toEqual(['rootDSE', 'sync']);
+  });
+});
+
+describe('a refreshAndPersist resumed from a 389-ds cookie', () => {
+  const SYNC_INFO_OID = '1.3.6.1.4.1.4203.1.9.1.4';
+  const uuid = (c: string) => Buffer.from(c.repeat(32), 'hex');
+  const key = (c: string) => `${c.repeat(8)}-${c.repeat(4)}-${c.repeat(4)}-${c.repeat(4)}-${c.repeat(12)}`;
+  const cookie = (n: number) => COOKIE.replace(/#7$/, `#${n}`);
+  const info = (id: number, value: Buffer) =>
+    message(id, tlv(0x79, str(SYNC_INFO_OID, 0x80), str(value, 0x81)));
+  const person = (uid: string, description: string) => ({
+    objectClass: ['inetOrgPerson'],
+    uid: [uid],
+    description: [description],
+  });
+  const requestValue = (mode: 'refreshOnly' | 'refreshAndPersist', c: string) =>
+    Buffer.from(encodeSyncRequestValue({ mode, cookie: c }));
+
+  /**
+   * ns-slapd reads the refresh's change number (#9) before it registers the persist search, so
+   * change #10 (entry a) is in neither; change #11 (entry b) is in the persist stage and, newer
+   * there than in the catch-up, must not be overwritten by it; c was deleted (#10 too).
+   */
+  test('catches up from the refresh cookie before the persist stage, which wins for its own entries', async () => {
+    const searches: Buffer[] = [];
+    const server = await fakeServer((req) => {
+      if (req.tag === 0x60) return bindResponse(req.id);
+      if (req.tag !== 0x63) return undefined;
+      if (isRootDseSearch(req.bytes)) return rootDse(req.id, 1);
+      searches.push(req.bytes);
+      if (req.bytes.includes(requestValue('refreshAndPersist', COOKIE)))
+        return Buffer.concat([
+          info(req.id, tlv(0xa1, str(cookie(9)))), // refreshDelete, refreshDone (default TRUE)
+          searchEntry(
+            req.id,
+            'uid=b,dc=x',
+            person('b', 'persist #11'),
+            syncStateControl(2, uuid('b'), cookie(11)),
+          ),
+        ]);
+      if (req.bytes.includes(requestValue('refreshOnly', cookie(9))))
+        return Buffer.concat([
+          info(req.id, tlv(0xa3, tlv(0x01, Buffer.from([0xff])), tlv(0x31, str(uuid('c')), str(uuid('b'))))),
+          searchEntry(req.id, 'uid=a,dc=x', person('a', 'catch-up #10'), syncStateControl(1, uuid('a'))),
+          searchEntry(req.id, 'uid=b,dc=x', person('b', 'catch-up, older'), syncStateControl(1, uuid('b'))),
+          searchDone(req.id, 0, cookie(11)),
+        ]);
+      return undefined;
+    });
+    close = server.close;
+    const messages = await firstValueFrom(
+      syncrepl({ url: server.url, base: 'dc=x', cookie: COOKIE }).pipe(take(4), toArray()),
+    );
+    expect(searches).toHaveLength(2);
+    expect(messages).toEqual([
+      { type: 'syncIdSet', refreshDeletes: true, entryUUIDs: [key('c')] },
+      { type: 'add', dn: 'uid=a,dc=x', entryUUID: key('a'), attributes: person('a', 'catch-up #10') },
+      { type: 'refreshDelete', refreshDone: true, cookie: cookie(9) },
+      {
+        type: 'modify',
+        dn: 'uid=b,dc=x',
+        entryUUID: key('b'),
+        cookie: cookie(11),
+        attributes: person('b', 'persist #11'),
+      },
+    ]);
+  });
+
+  test('a refreshOnly, and a refreshAndPersist from no cookie, search once', async () => {
+    for (const extra of [{ mode: 'refreshOnly' as const, cookie: COOKIE }, {}]) {
+      const searches: Buffer[] = [];
+      const server = await fakeServer((req) => {
+        if (req.tag === 0x60) return bindResponse(req.id);
+        if (req.tag !== 0x63) return undefined;
+        if (isRootDseSearch(req.bytes)) return rootDse(req.id, 1);
+        searches.push(req.bytes);
+        return 'mode' in extra
+          ? searchDone(req.id, 0, cookie(9))
+          : Buffer.concat([
+              info(req.id, tlv(0xa1, str(cookie(9)))),
+              searchEntry(
+                req.id,
+                'uid=b,dc=x',
+                person('b', 'live'),
+                syncStateControl(2, uuid('b'), cookie(10)),
+              ),
+            ]);
+      });
+      close = server.close;
+      const messages = await firstValueFrom(
+        syncrepl({ url: server.url, base: 'dc=x', ...extra }).pipe(take(2), toArray()),
+      );
+      expect(
+        messages.map((m) => m.type),
+        JSON.stringify(extra),
+      ).toEqual('mode' in extra ? ['done'] : ['refreshDelete', 'modify']);
+      expect(searches, JSON.stringify(extra)).toHaveLength(1);
+      await server.close();
+      close = undefined;
+    }
   });
 });
