@@ -3,7 +3,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
 import type { Attributes, SyncMessage } from '../../packages/core/src/sync/messages.js';
 import type { Change, Entry } from '../../packages/core/src/replica/changes.js';
-import { cookieMoved, replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
+import { replicate, replicateFrom } from '../../packages/core/src/replica/replicate.js';
+import { cookieMoved } from '../../packages/core/src/replica/machine.js';
 import { MemoryStore } from '../../packages/core/src/stores/memory.js';
 import type { ReplicaBatch, ReplicaStore } from '../../packages/core/src/stores/store.js';
 
