@@ -1,7 +1,7 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { MonoTypeOperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import type { AddChange, Change, DeleteChange } from '../replica/changes.js';
-import { diffAttributes, isEmptyDiff } from '../replica/diff.js';
+import type { Change, DeleteChange } from '../replica/changes.js';
+import { classify } from '../replica/classify.js';
 import { subscribeFor } from '../replica/subscribeFor.js';
 
 export interface FoldRenamesConfig {
@@ -22,7 +22,8 @@ export const FOLD_RENAMES_WITHIN = 50;
  * from the delete, new from the add, with the attribute diff): for change streams that arrive
  * unfolded, such as the SSE stream contract (docs/stream-contract.md §E5: a rename is a delete then
  * an add). If both name the same DN it is a `modify` instead, or nothing when the entry is
- * unchanged.
+ * unchanged: the replica's own classifier (replica/classify.ts) decides, on the delete's `old`
+ * entry and the add's `entry`.
  *
  * To know that a delete is not followed by its add, the operator holds it back until the next
  * change arrives (a `ready` or `reset` releases it too), the source completes or errors, or
@@ -78,7 +79,7 @@ export function foldRenames(config: FoldRenamesConfig = {}): MonoTypeOperatorFun
           const previous = release();
           const out: Change[] = [];
           if (previous !== undefined && change.type === 'add' && change.entryUUID === previous.entryUUID) {
-            const folded = fold(previous, change);
+            const folded = classify(change.entryUUID, previous.old, change.entry);
             if (folded !== undefined) out.push(folded);
           } else {
             if (previous !== undefined) out.push(previous);
@@ -107,22 +108,4 @@ export function foldRenames(config: FoldRenamesConfig = {}): MonoTypeOperatorFun
         release();
       };
     });
-}
-
-function fold(deleted: DeleteChange, added: AddChange): Change | undefined {
-  const diff = diffAttributes(deleted.old.attributes, added.entry.attributes);
-  const { entryUUID } = added;
-  if (deleted.dn !== added.dn) {
-    return {
-      type: 'rename',
-      entryUUID,
-      oldDn: deleted.dn,
-      newDn: added.dn,
-      old: deleted.old,
-      new: added.entry,
-      diff,
-    };
-  }
-  if (isEmptyDiff(diff)) return undefined;
-  return { type: 'modify', entryUUID, dn: added.dn, old: deleted.old, new: added.entry, diff };
 }

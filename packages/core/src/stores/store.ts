@@ -5,7 +5,7 @@
  * A store is deliberately dumb: it reads synchronously (the replica classifies each message
  * against the entry it holds, so a read per message must be cheap) and applies whole batches
  * atomically. Deciding *when* a batch may carry a newer cookie is the replica's job (see the
- * batching rule in replica/replicate.ts); the store only promises that a batch lands whole or
+ * batching rule in replica/machine.ts); the store only promises that a batch lands whole or
  * not at all, in the order batches were given.
  *
  * Implementations: `MemoryStore` (the default, nothing persisted) and `LmdbStore` (on disk).
