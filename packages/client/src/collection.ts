@@ -1,18 +1,24 @@
 /**
  * `collection(url, options)`: one stream's entries as live state, keyed on entryUUID, kept in
- * IndexedDB and resumed from there.
+ * IndexedDB and resumed from there. It composes four parts, each usable and tested alone:
  *
- *   IndexedDB ──load──► Rebuild (Map<entryUUID, Body>) ──► snapshots$ / subscribe / getSnapshot
- *       ▲                    ▲          │
- *       └── writeBehind ◄────┼──────────┘ changes (+ the cookie that covers them)
- *                            │
- *   eventStream(url, Last-Event-ID: stored cookie) ── entry / ready / reset
+ *   transport (transport.ts)      wire events and connection states in; nothing about storage
+ *   state (stream-state.ts)       each wire event → entries, cookie, and a Step of what it did;
+ *                                 the status (state.ts: nextStatus) from the connection states
+ *   local copy (local-copy.ts)    load, the position a tab stands at, write-behind
+ *   view (snapshots.ts)           snapshots and coalesced notifications for UI stores
+ *
+ *   local copy ──load──► state ──► view: snapshots$ / subscribe / getSnapshot
+ *       ▲                  ▲ │
+ *       └── change, meta ──┼─┘ Step: events$, changes$, status, relay to followers (tabs.ts)
+ *                          │
+ *   transport (Last-Event-ID: state.cookie) ── entry / ready / reset
  *
  * Order on start (SPEC.md C1): the stored copy is read and emitted first; only then is the
  * request made, carrying the stored cookie on that very first request.
  *
  * Where tabs share (tabs.ts, SPEC.md M1–M10), only the elected tab connects and writes; the others
- * apply the events it relays, through the same `applyEvent`, so every tab holds the same state.
+ * apply the events it relays through the same `StreamState.apply`, so every tab holds the same state.
  */
 import {
   BehaviorSubject,
@@ -21,55 +27,30 @@ import {
   asapScheduler,
   defer,
   distinctUntilChanged,
-  map,
   startWith,
   type Observable,
   type SchedulerLike,
-  type Subscription,
 } from 'rxjs';
-import { DEFAULT_BATCH_DELAY_MS, EVENT_ENTRY, EVENT_READY, EVENT_RESET } from './constants.js';
-import { BadRequestError, MalformedEventError, StorageError, describe } from './errors.js';
+import { BadRequestError, describe } from './errors.js';
 import type { BackoffOptions, Fetch } from './fetch-backoff.js';
-import { localWriter, type LocalWriter } from './local-writer.js';
-import {
-  createStreamStore,
-  hasIndexedDB,
-  type LocalStore,
-  loadLocal,
-  type StateMeta,
-  type StoredMeta,
-} from './persistence.js';
-import { Rebuild, type CollectionChange, type EntryEvent, type StreamEvent } from './rebuild.js';
-import { eventStream, type Connectivity, type HeadersOption, type SseEvent, type SseNotice } from './sse.js';
+import { localCopy } from './local-copy.js';
+import type { LocalStore } from './persistence.js';
+import type { CollectionChange, StreamEvent } from './rebuild.js';
+import { externalStore, snapshotView, type ExternalStore } from './snapshots.js';
+import type { Connectivity, HeadersOption, SseEvent } from './sse.js';
 import {
   INITIAL_STATUS,
   statusMachine,
   type CollectionStatus,
   type LeaderStatus,
-  type LocalState,
   type StatusEvent,
 } from './state.js';
-import {
-  EMPTY_POSITION,
-  TabGroup,
-  browserSharing,
-  type Position,
-  type TabHost,
-  type TabSharing,
-} from './tabs.js';
+import { StreamState, type Step } from './stream-state.js';
+import { browserSharing, type TabSharing } from './tab-sharing.js';
+import { TabGroup, type TabHost } from './tabs.js';
+import { transport, type TransportNotice } from './transport.js';
 
-/**
- * A value that changes over time, in the shape UI state stores consume:
- * - React: `useSyncExternalStore(store.subscribe, store.getSnapshot)`; `getSnapshot()` returns
- *   the same object until something changes.
- * - Svelte (the store contract): `subscribe` calls the listener at once with the current value,
- *   then on every change, and returns the unsubscribe function; so `$store` works.
- * Both functions are bound: pass them around detached.
- */
-export interface ExternalStore<T> {
-  readonly subscribe: (listener: (value: T) => void) => () => void;
-  readonly getSnapshot: () => T;
-}
+export type { ExternalStore } from './snapshots.js';
 
 export interface CollectionOptions {
   /** Headers for each request (or a function giving them, called per request: tokens refresh). */
@@ -142,186 +123,58 @@ export function collection<Body = unknown>(
   options: CollectionOptions = {},
 ): Collection<Body> {
   const streamUrl = resolveUrl(url);
-  // No IndexedDB (Node, some embedded webviews): the default is memory, and the status says so.
-  const noIndexedDB = options.store === undefined && !hasIndexedDB();
-  const store =
-    options.store === null || noIndexedDB ? undefined : (options.store ?? createStreamStore(streamUrl));
-  const notifyScheduler = options.notifyScheduler ?? defaultNotifyScheduler();
   const sharing = options.share === null ? undefined : (options.share ?? browserSharing());
-  /** The writer id of a collection that works alone (a shared one writes as its term's epoch). */
-  const aloneId = randomId();
-
-  let rebuild = new Rebuild<Body>();
-  let snapshot: ReadonlyMap<string, Body> = new Map<string, Body>();
-  let snapshotStale = false;
-  let notifyPending = false;
-  /** The `id:` of the last event applied: what a reconnect sends and what the stored copy holds. */
-  let cookie: string | undefined;
-  let local: LocalState = {
-    kind: 'off',
-    detail: noIndexedDB ? 'no IndexedDB here, state is in memory' : 'store: null',
-  };
-  /** The stored meta the state was loaded from (its writer, seq and layout). */
-  let loadedMeta: StoredMeta | undefined;
-  let canWrite = false;
-  let writer: LocalWriter<Body> | undefined;
-  let cookieRejected = false;
   let closed = false;
-  let stream: Subscription | undefined;
   let group: TabGroup<Body> | undefined;
-  let persisted: Promise<void> = Promise.resolve();
 
   const statusEvents = new Subject<StatusEvent>();
   const status = new BehaviorSubject<CollectionStatus>(INITIAL_STATUS);
   statusEvents.pipe(statusMachine()).subscribe(status);
   const changes = new Subject<CollectionChange<Body>>();
   const events = new Subject<StreamEvent<Body>>();
-  const notifications = new Subject<void>();
 
-  /** The same object until the entries change (React compares snapshots by identity). */
-  const getSnapshot = (): ReadonlyMap<string, Body> => {
-    if (snapshotStale) {
-      snapshot = new Map(rebuild.entries);
-      snapshotStale = false;
-    }
-    return snapshot;
-  };
-
-  const notifyChanged = () => {
-    snapshotStale = true;
-    if (notifyPending || closed) return;
-    notifyPending = true;
-    notifyScheduler.schedule(() => {
-      notifyPending = false;
-      notifications.next();
-    });
-  };
-
-  // The current status at once, even after close() (a completed BehaviorSubject replays nothing).
-  const status$ = defer(() => status.pipe(startWith(status.getValue()), distinctUntilChanged()));
-
-  const snapshots$ = notifications.pipe(
-    startWith(undefined),
-    map(() => getSnapshot()),
-    distinctUntilChanged(),
-  );
-
-  const setLocal = (next: LocalState) => {
-    local = next;
-    statusEvents.next({ type: 'local-changed', local });
-  };
-
-  // ── persistence ─────────────────────────────────────────────────────────────────────────────
-  const meta = (): StateMeta => {
-    const pos = group?.position;
-    return {
-      url: streamUrl,
-      cookie,
-      replaying: rebuild.replaying,
-      buster: options.buster,
-      ...(group && pos ? { writer: pos.epoch, seq: pos.seq } : { writer: aloneId }),
-    };
-  };
-  /** Queued after the changes of each event: the batch holding them holds their cookie too (P1). */
-  const persistMeta = () => writer?.meta(meta());
-  const startWriting = (
-    expect: { writer: string | undefined; seq?: number | undefined },
-    replace: boolean,
-  ) => {
-    if (!store || !canWrite) return;
-    const w: LocalWriter<Body> = localWriter<Body>({
-      store,
-      delayMs: options.batchDelayMs ?? DEFAULT_BATCH_DELAY_MS,
-      meta,
-      entries: () => rebuild.entries,
-      layout: loadedMeta,
-      expect,
-      replace,
-      onStopped: (reason, detail) => {
-        if (writer !== w) return; // a term gone by
-        writer = undefined;
-        setLocal({ kind: 'stopped', reason, detail });
-      },
-    });
-    writer = w;
-  };
-  const stopWriting = () => {
-    const w = writer;
-    writer = undefined;
-    persisted = w ? w.close() : persisted;
-  };
+  // ── the parts ───────────────────────────────────────────────────────────────────────────────
+  const state = new StreamState<Body>(streamUrl);
+  const view = snapshotView(() => state.entries, options.notifyScheduler ?? defaultNotifyScheduler());
+  const copy = localCopy<Body>({
+    url: streamUrl,
+    store: options.store,
+    buster: options.buster,
+    batchDelayMs: options.batchDelayMs,
+    describe: () => ({ cookie: state.cookie, replaying: state.replaying, position: group?.position }),
+    entries: () => state.entries,
+    onChanged: (local) => statusEvents.next({ type: 'local-changed', local }),
+  });
+  const link = transport(streamUrl, options, (notice) => onNotice(notice));
 
   // ── applying events (from the stream, or relayed by the leader tab) ──────────────────────────
-  const apply = (change: CollectionChange<Body> | undefined) => {
-    if (!change) return;
-    // State first, then the world: a listener may call getSnapshot() or re-enter.
-    notifyChanged();
-    writer?.change(change);
-    changes.next(change);
-  };
-
-  /**
-   * Applies one event to the state; returns the entries a `ready` dropped. A follower passes the
-   * ones its leader dropped (M6). Other event names are not ours: ignored (forward compatible).
-   */
-  const applyEvent = (e: SseEvent, leaderDropped?: readonly string[]): string[] | undefined => {
-    switch (e.event) {
-      case EVENT_ENTRY: {
-        const event = parseEntry<Body>(streamUrl, e);
-        const change = rebuild.apply(event);
-        if (e.id !== undefined) cookie = e.id;
-        events.next(event);
-        apply(change);
-        return undefined;
-      }
-      case EVENT_READY: {
-        const dropped = rebuild.ready(leaderDropped);
-        if (e.id !== undefined) cookie = e.id;
-        cookieRejected = false;
-        events.next({ type: 'ready', id: e.id });
-        for (const change of dropped) apply(change);
-        return dropped.map((change) => change.entryUUID);
-      }
-      case EVENT_RESET:
-        rebuild.beginFullReplay();
-        if (e.id !== undefined) cookie = e.id;
-        events.next({ type: 'reset', id: e.id });
-        return undefined;
-      default:
-        return undefined;
+  /** Changes the state holds already go out: state first, then the world (a listener may re-enter). */
+  const announce = (applied: readonly CollectionChange<Body>[]) => {
+    for (const change of applied) {
+      view.changed();
+      copy.change(change);
+      changes.next(change);
     }
+  };
+  /** What an applied event did: the event as received, then its changes (C3). */
+  const emit = (step: Step<Body>) => {
+    events.next(step.event);
+    announce(step.changes);
   };
 
   /** An event from our own connection: applied, relayed to the other tabs, stored, and the status. */
   const onEvent = (e: SseEvent) => {
-    if (e.event !== EVENT_ENTRY && e.event !== EVENT_READY && e.event !== EVENT_RESET) return;
-    const wasReplaying = rebuild.replaying;
-    const dropped = applyEvent(e);
-    group?.publish(e, dropped, rebuild.replaying); // before the meta: it carries the event's seq
-    persistMeta();
-    if (e.event === EVENT_READY) statusEvents.next({ type: 'ready' });
-    else if (!wasReplaying && rebuild.replaying) statusEvents.next({ type: 'full-replay' });
+    const step = state.apply(e);
+    if (!step) return; // not one of ours (forward compatible)
+    emit(step);
+    group?.publish(e, step.dropped, state.replaying); // before the meta: it carries the event's seq
+    copy.saveMeta();
+    if (step.status) statusEvents.next(step.status);
   };
 
   // ── the stream ──────────────────────────────────────────────────────────────────────────────
-  const onNotice = (notice: SseNotice) => {
+  const onNotice = (notice: TransportNotice) => {
     switch (notice.type) {
-      case 'connecting':
-        statusEvents.next({
-          type: 'connecting',
-          attempt: notice.attempt,
-          retryInMs: notice.delayMs,
-          error: notice.error,
-        });
-        return;
-      case 'open':
-        if (notice.lastEventId === undefined) {
-          // No cookie: the server replays everything, and whatever it leaves out is gone (S3).
-          rebuild.beginFullReplay();
-          persistMeta();
-        }
-        statusEvents.next({ type: 'open', resumed: notice.lastEventId !== undefined });
-        return;
       case 'event':
         try {
           onEvent(notice.event);
@@ -329,87 +182,62 @@ export function collection<Body = unknown>(
           fail(err);
         }
         return;
-      case 'dropped':
-        statusEvents.next({ type: 'dropped', error: notice.error });
+      case 'open':
+        if (!notice.resumed) {
+          // No cookie: the server replays everything, and whatever it leaves out is gone (S3).
+          state.beginFullReplay();
+          copy.saveMeta();
+        }
+        statusEvents.next(notice);
         return;
-      case 'offline':
-        statusEvents.next({ type: 'offline' });
+      case 'failed':
+        if (notice.error instanceof BadRequestError && state.rejectCookie()) {
+          // Most likely our stored cookie (docs/stream-contract.md §K4): dropped, and replayed in full.
+          copy.discard('rejected-cookie', notice.error.message);
+          copy.saveMeta();
+          link.connect(state.cookie);
+          return;
+        }
+        fail(notice.error);
         return;
+      default:
+        statusEvents.next(notice);
     }
   };
 
   const fail = (err: unknown) => {
-    stream?.unsubscribe();
-    stream = undefined;
+    link.disconnect();
     statusEvents.next({ type: 'failed', error: err instanceof Error ? err : new Error(describe(err)) });
-  };
-
-  const connect = () => {
-    stream?.unsubscribe();
-    stream = eventStream(streamUrl, {
-      lastEventId: cookie,
-      resumeVia: options.resumeVia,
-      headers: options.headers,
-      fetch: options.fetch,
-      backoff: options.backoff,
-      connectivity: options.connectivity,
-    }).subscribe({
-      next: onNotice,
-      error: (err: unknown) => {
-        if (err instanceof BadRequestError && cookie !== undefined && !cookieRejected) {
-          // Most likely our stored cookie (over 1024 bytes or control characters:
-          // docs/stream-contract.md §K4).
-          // Without it the server replays in full, and the replay rebuilds the exact state.
-          cookieRejected = true;
-          cookie = undefined;
-          setLocal({ kind: 'discarded', reason: 'rejected-cookie', detail: err.message });
-          persistMeta();
-          connect();
-          return;
-        }
-        fail(err);
-      },
-    });
   };
 
   const reconnect = () => {
     statusEvents.next({ type: 'reconnect' });
-    connect();
+    link.connect(state.cookie);
   };
 
   // ── tabs (tabs.ts): this collection leads, or follows the tab that does ──────────────────────
   const host: TabHost<Body> = {
     applyEvent: (item) => {
       try {
-        applyEvent(item.event, item.dropped ?? []);
+        const step = state.apply(item.event, item.dropped ?? []);
+        if (step) emit(step);
       } catch (err) {
         // The leader parsed it first and would have stopped: cannot happen; say so if it does.
         fail(err);
       }
-      rebuild.mirrorReplaying(item.replaying);
+      state.mirrorReplaying(item.replaying);
     },
-    applySnapshot: (leader) => {
-      for (const change of rebuild.replace(leader.entries)) apply(change);
-      cookie = leader.cookie;
-      rebuild.mirrorReplaying(leader.replaying);
-    },
+    applySnapshot: (leader) => announce(state.replace(leader)),
     followStatus: (leaderStatus) => statusEvents.next({ type: 'follow', status: leaderStatus }),
-    snapshot: () => ({ entries: [...rebuild.entries], cookie, replaying: rebuild.replaying }),
+    snapshot: () => state.snapshot(),
     lead: (base) => {
-      // A replay the old leader had not finished is not resumed from its cookie (P5).
-      if (rebuild.replaying) cookie = undefined;
-      // The stored copy this state was built on (M8): the base's meta, or the one loaded.
-      const expect = base
-        ? { writer: base.epoch || undefined, seq: base.epoch ? base.seq : undefined }
-        : { writer: loadedMeta?.writer, seq: loadedMeta?.seq };
-      startWriting(expect, true);
+      state.takeOver();
+      copy.writeAsLeader(base);
       reconnect();
     },
     stepDown: () => {
-      stream?.unsubscribe();
-      stream = undefined;
-      writer?.abandon();
-      writer = undefined;
+      link.disconnect();
+      copy.abandon();
     },
     reconnect: () => {
       if (!closed) reconnect();
@@ -424,66 +252,45 @@ export function collection<Body = unknown>(
   });
 
   const start = async () => {
-    let position: Position | undefined = EMPTY_POSITION;
-    if (store) {
-      try {
-        const loaded = await loadLocal<Body>(streamUrl, { buster: options.buster }, store);
-        if (loaded.kind === 'restored') {
-          rebuild = new Rebuild(loaded.entries);
-          // A replay that did not reach `ready` must start over: its cookie covers a partial state.
-          cookie = loaded.meta.replaying ? undefined : loaded.meta.cookie;
-          if (loaded.meta.replaying) rebuild.mirrorReplaying(true);
-          loadedMeta = loaded.meta;
-          // Written by a version that did not number events: a joining tab cannot say where it is.
-          position =
-            loaded.meta.seq === undefined ? undefined : { epoch: loaded.meta.writer, seq: loaded.meta.seq };
-          local = { kind: 'restored', entries: loaded.entries.size };
-          snapshotStale = true;
-        } else if (loaded.kind === 'empty') local = { kind: 'empty' };
-        else local = { kind: 'discarded', reason: loaded.reason, detail: loaded.detail };
-        canWrite = true;
-      } catch (err) {
-        local = { kind: 'off', detail: new StorageError('read', err).message };
-      }
+    const loaded = await copy.load();
+    if (loaded.restored) {
+      state.restore(loaded.restored);
+      view.invalidate();
     }
     if (closed) return;
     // The stored state goes out now, before any request (C1): synchronously, not on the scheduler.
-    if (snapshotStale) notifications.next();
+    view.emitNow();
     if (sharing) {
       // Follow until elected: the leader, if there is one, catches this tab up (M3–M5).
-      statusEvents.next({ type: 'local-loaded', local, role: 'follower' });
+      statusEvents.next({ type: 'local-loaded', local: loaded.local, role: 'follower' });
       group = new TabGroup<Body>(lockName(streamUrl, options.buster), sharing, host);
-      group.join(position);
+      group.join(loaded.position);
       return;
     }
-    startWriting({ writer: loadedMeta?.writer }, false);
-    statusEvents.next({ type: 'local-loaded', local });
-    connect();
+    copy.writeAlone();
+    statusEvents.next({ type: 'local-loaded', local: loaded.local });
+    link.connect(state.cookie);
   };
 
   const close = async () => {
     if (!closed) {
       closed = true;
-      stream?.unsubscribe();
-      stream = undefined;
-      stopWriting();
+      view.stop();
+      link.disconnect();
+      copy.stopWriting();
     }
-    await persisted;
+    await copy.flushed();
     // A leader lets go once its writes are stored: the next one then finds them (M8).
     group?.close();
     statusEvents.complete();
     changes.complete();
     events.complete();
-    notifications.complete();
+    view.complete();
   };
 
-  const statusStore: ExternalStore<CollectionStatus> = {
-    subscribe: (listener) => {
-      const subscription = status$.subscribe(listener);
-      return () => subscription.unsubscribe();
-    },
-    getSnapshot: () => status.getValue(),
-  };
+  // The current status at once, even after close() (a completed BehaviorSubject replays nothing).
+  const status$ = defer(() => status.pipe(startWith(status.getValue()), distinctUntilChanged()));
+  const entries = externalStore(view.snapshots$, view.getSnapshot);
 
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   if (options.signal?.aborted) void close();
@@ -491,16 +298,13 @@ export function collection<Body = unknown>(
 
   return {
     url: streamUrl,
-    snapshots$,
+    snapshots$: view.snapshots$,
     changes$: changes.asObservable(),
     events$: events.asObservable(),
     status$,
-    status: statusStore,
-    subscribe: (listener) => {
-      const subscription = snapshots$.subscribe(listener);
-      return () => subscription.unsubscribe();
-    },
-    getSnapshot,
+    status: externalStore(status$, () => status.getValue()),
+    subscribe: entries.subscribe,
+    getSnapshot: entries.getSnapshot,
     reconnect: () => {
       if (closed || status.getValue().kind === 'loading-local') return;
       if (group?.role === 'follower') group.requestReconnect();
@@ -513,32 +317,6 @@ export function collection<Body = unknown>(
 /** The Web Lock and BroadcastChannel name of a stream: tabs share it only with the same buster. */
 function lockName(url: string, buster: string | undefined): string {
   return buster === undefined ? `syncrepl-rx ${url}` : `syncrepl-rx ${url} ${buster}`;
-}
-
-/** Checks the shape docs/stream-contract.md §E1 promises: `{ entryUUID, syncOp, body }`. */
-function parseEntry<Body>(url: string, e: SseEvent): EntryEvent<Body> {
-  let data: unknown;
-  try {
-    data = JSON.parse(e.data);
-  } catch {
-    throw new MalformedEventError(url, 'is not JSON', e.data);
-  }
-  if (!data || typeof data !== 'object') throw new MalformedEventError(url, 'is not a JSON object', e.data);
-  const { entryUUID, syncOp, body } = data as Record<string, unknown>;
-  if (typeof entryUUID !== 'string' || entryUUID === '') {
-    throw new MalformedEventError(url, 'has no entryUUID', e.data);
-  }
-  if (!body || typeof body !== 'object') throw new MalformedEventError(url, 'has no body object', e.data);
-  switch (syncOp) {
-    case 'present':
-    case 'add':
-    case 'modify':
-      return { type: 'entry', syncOp, entryUUID, body: body as Body, id: e.id };
-    case 'delete':
-      return { type: 'entry', syncOp, entryUUID, body: body as Record<string, unknown>, id: e.id };
-    default:
-      throw new MalformedEventError(url, `has an unknown syncOp ${JSON.stringify(syncOp)}`, e.data);
-  }
 }
 
 /** The absolute URL: relative to the page in browsers; Node has no page, so it must be absolute. */
@@ -557,9 +335,4 @@ function resolveUrl(url: string | URL): string {
 function defaultNotifyScheduler(): SchedulerLike {
   const g = globalThis as { requestAnimationFrame?: unknown };
   return typeof g.requestAnimationFrame === 'function' ? animationFrameScheduler : asapScheduler;
-}
-
-function randomId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }

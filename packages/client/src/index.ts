@@ -43,7 +43,7 @@ export {
 } from './fetch-backoff.js';
 export { createStreamStore, clearLocal, type LocalStore } from './persistence.js';
 export { foldRenames, type CollectionEdit, type FoldRenamesOptions } from './renames.js';
-export { browserSharing, type TabSharing, type LockManagerLike, type ChannelLike } from './tabs.js';
+export { browserSharing, type TabSharing, type LockManagerLike, type ChannelLike } from './tab-sharing.js';
 export {
   SyncClientError,
   HttpError,

@@ -10,135 +10,29 @@
  *      ▲
  *      └── hello (the position B's stored copy covers) ──► welcome (the events since, or a snapshot)
  *
- * Positions. Each leadership term has an `epoch` (a random id, also the `writer` of the metas it
- * stores); its relayed events are numbered 1, 2, … (`seq`). A position `{ epoch, seq }` names a
- * state: the state of term `epoch` after its event `seq`; `{ epoch, 0 }` is the state the term
- * started from, its `base`, which is the position of the term before (or of the stored copy).
- * The stored meta carries the position it covers (`writer` and `seq`), so a tab that reads the
- * stored copy knows exactly which relayed events it still needs.
+ * Positions `{ epoch, seq }` and the messages are in tab-messages.ts; Web Locks, BroadcastChannel
+ * and the page lifecycle come in as a `TabSharing` (tab-sharing.ts), so tests use fakes.
  *
- * This module is the protocol only: what the state is and how events apply belongs to the
- * collection (the `TabHost`). Locks and channels are passed in, so tests use fakes.
+ * This module is the group's protocol only: what the state is and how events apply belongs to the
+ * collection (the `TabHost`). It is one concern, the state machine of one tab in its group, kept
+ * in one class because both roles share what it holds: a tab moves between them (elected, frozen,
+ * resumed) keeping its position, and a follower's position becomes its term's base when it leads.
  */
+import { randomId } from './random-id.js';
 import type { SseEvent } from './sse.js';
 import type { LeaderStatus, TabRole } from './state.js';
-
-/** The part of the Web Locks API (`navigator.locks`) a tab needs. */
-export interface LockManagerLike {
-  request(
-    name: string,
-    options: { signal?: AbortSignal },
-    callback: (lock: unknown) => Promise<unknown>,
-  ): Promise<unknown>;
-}
-
-/** The part of a BroadcastChannel a tab needs (messages are structured-cloned, in order per sender). */
-export interface ChannelLike {
-  postMessage(message: unknown): void;
-  /** Set by the group: called with each message's data. */
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  close(): void;
-}
-
-/** What tabs share a stream with: Web Locks, BroadcastChannel, and (optionally) the page lifecycle. */
-export interface TabSharing {
-  readonly locks: LockManagerLike;
-  /** Opens a channel to the other tabs (a `BroadcastChannel` of that name). */
-  readonly channel: (name: string) => ChannelLike;
-  /**
-   * Calls `pause` when the page is frozen or put in the back/forward cache (a frozen leader must
-   * let go: M9) and `resume` when it comes back; returns a function that stops listening.
-   */
-  readonly lifecycle?: (pause: () => void, resume: () => void) => () => void;
-}
-
-/**
- * The browser's Web Locks and BroadcastChannel, or undefined where either is missing (old
- * browsers, Node 20): then each collection works alone.
- */
-export function browserSharing(): TabSharing | undefined {
-  type Listener = (event: { persisted?: boolean }) => void;
-  interface Target {
-    addEventListener(type: string, listener: Listener): void;
-    removeEventListener(type: string, listener: Listener): void;
-  }
-  interface NativeChannel {
-    postMessage(message: unknown): void;
-    onmessage: ((event: { data: unknown }) => void) | null;
-    close(): void;
-  }
-  const g = globalThis as unknown as Partial<Target> & {
-    navigator?: { locks?: LockManagerLike };
-    BroadcastChannel?: new (name: string) => NativeChannel;
-    document?: Target;
-  };
-  const locks = g.navigator?.locks;
-  const Channel = g.BroadcastChannel;
-  if (!locks || typeof locks.request !== 'function' || typeof Channel !== 'function') return undefined;
-  const doc = g.document;
-  const win = typeof g.addEventListener === 'function' ? (g as Target) : undefined;
-  return {
-    locks,
-    channel: (name) => {
-      const native = new Channel(name);
-      const channel: ChannelLike = {
-        postMessage: (message) => native.postMessage(message),
-        onmessage: null,
-        close: () => native.close(),
-      };
-      native.onmessage = (event) => channel.onmessage?.(event);
-      return channel;
-    },
-    lifecycle:
-      doc && win
-        ? (pause, resume) => {
-            // Page Lifecycle: `freeze` / `resume`; the back/forward cache: `pagehide` / `pageshow`
-            // with `persisted`.
-            const onHide: Listener = (e) => void (e.persisted && pause());
-            const onShow: Listener = (e) => void (e.persisted && resume());
-            doc.addEventListener('freeze', pause);
-            doc.addEventListener('resume', resume);
-            win.addEventListener('pagehide', onHide);
-            win.addEventListener('pageshow', onShow);
-            return () => {
-              doc.removeEventListener('freeze', pause);
-              doc.removeEventListener('resume', resume);
-              win.removeEventListener('pagehide', onHide);
-              win.removeEventListener('pageshow', onShow);
-            };
-          }
-        : undefined,
-  };
-}
-
-/** A state, named by the leadership term that reached it and the number of its last event. */
-export interface Position {
-  readonly epoch: string;
-  readonly seq: number;
-}
-
-/** The empty state (nothing stored): every term that starts from nothing has this base. */
-export const EMPTY_POSITION: Position = Object.freeze({ epoch: '', seq: 0 });
-
-export const samePosition = (a: Position | undefined, b: Position | undefined): boolean =>
-  a !== undefined && b !== undefined && a.epoch === b.epoch && a.seq === b.seq;
-
-/** One event as the leader applied it, for the followers to apply the same way. */
-export interface RelayedEvent {
-  readonly seq: number;
-  readonly event: SseEvent;
-  /** For `ready`: the entries the leader dropped (S3). A follower drops exactly these (M6). */
-  readonly dropped?: readonly string[];
-  /** The leader's `replaying` after this event (a follower that takes over needs it: P5). */
-  readonly replaying: boolean;
-}
-
-/** The leader's whole state, for a follower the event log cannot catch up (M5). */
-export interface Snapshot<Body> {
-  readonly entries: readonly (readonly [string, Body])[];
-  readonly cookie: string | undefined;
-  readonly replaying: boolean;
-}
+import {
+  RELAY_LOG_SIZE,
+  fromWire,
+  samePosition,
+  toWire,
+  type Message,
+  type Position,
+  type RelayedEvent,
+  type Snapshot,
+  type WireStatus,
+} from './tab-messages.js';
+import type { ChannelLike, TabSharing } from './tab-sharing.js';
 
 /** What the group needs of the collection. */
 export interface TabHost<Body> {
@@ -162,30 +56,6 @@ export interface TabHost<Body> {
   /** This tab's role changed. */
   roleChanged(role: TabRole): void;
 }
-
-/** Relayed events a leader keeps, to catch up a joining tab without a snapshot (M5). */
-export const RELAY_LOG_SIZE = 10_000;
-
-/** A status on the wire: plain data (an Error does not survive structured cloning everywhere). */
-type WireStatus = Record<string, unknown> & { kind: string };
-
-type Message =
-  | { t: 'lead'; epoch: string; base: Position | undefined }
-  | { t: 'events'; epoch: string; items: RelayedEvent[] }
-  | { t: 'status'; epoch: string; status: WireStatus }
-  | { t: 'hello'; from: string; pos: Position | undefined }
-  | {
-      t: 'welcome';
-      to: string;
-      epoch: string;
-      seq: number;
-      /** The position the events start from (the hello's), or absent with a snapshot. */
-      from?: Position;
-      items?: RelayedEvent[];
-      snapshot?: Snapshot<unknown>;
-      status: WireStatus | undefined;
-    }
-  | { t: 'reconnect' };
 
 /**
  * One collection's membership of its stream's group: the election, and the relay in both roles.
@@ -535,51 +405,4 @@ export class TabGroup<Body> {
     this.role_ = role;
     this.host.roleChanged(role);
   }
-}
-
-/** Errors as `{ name, message }`: a subclass does not survive structured cloning as itself. */
-function toWire(status: LeaderStatus): WireStatus {
-  const out: WireStatus = { ...status };
-  if (status.kind === 'error') out.error = errorToWire(status.error);
-  if (status.kind === 'connecting' && status.lastError !== undefined)
-    out.lastError = errorToWire(status.lastError);
-  return out;
-}
-
-function errorToWire(err: unknown): { name: string; message: string } {
-  return err instanceof Error
-    ? { name: err.name, message: err.message }
-    : { name: 'Error', message: String(err) };
-}
-
-function errorFromWire(value: unknown): Error {
-  const { name, message } = (value ?? {}) as { name?: unknown; message?: unknown };
-  const err = new Error(typeof message === 'string' ? message : String(message));
-  if (typeof name === 'string') err.name = name;
-  return err;
-}
-
-function fromWire(wire: WireStatus): LeaderStatus {
-  switch (wire.kind) {
-    case 'connecting':
-      return {
-        kind: 'connecting',
-        attempt: Number(wire.attempt) || 0,
-        retryInMs: Number(wire.retryInMs) || 0,
-        lastError: wire.lastError === undefined ? undefined : errorFromWire(wire.lastError),
-      };
-    case 'replaying':
-      return { kind: 'replaying', full: wire.full === true };
-    case 'error':
-      return { kind: 'error', error: errorFromWire(wire.error) };
-    case 'offline':
-      return { kind: 'offline' };
-    default:
-      return { kind: 'live' };
-  }
-}
-
-function randomId(): string {
-  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
