@@ -4,8 +4,8 @@
  * positions compare by value (SPEC.md M2, M3).
  */
 import { describe, expect, it } from 'vitest';
-import { UnauthorizedError, type LeaderStatus } from '../../packages/client/src/index.js';
-import { EMPTY_POSITION, fromWire, samePosition, toWire } from '../../packages/client/src/tab-messages.js';
+import { UnauthorizedError, type LeaderStatus } from '../../../packages/client/src/index.js';
+import { EMPTY_POSITION, fromWire, samePosition, toWire } from '../../../packages/client/src/tab-messages.js';
 
 /** Through a structured clone, as a BroadcastChannel passes it. */
 const overTheChannel = (status: LeaderStatus) => fromWire(structuredClone(toWire(status)));

@@ -5,7 +5,7 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { externalStore, snapshotView } from '../../packages/client/src/snapshots.js';
+import { externalStore, snapshotView } from '../../../packages/client/src/snapshots.js';
 
 function setup() {
   const entries = new Map<string, number>();

@@ -3,8 +3,8 @@
  * entries, cookie and steps out, with no stream, store or tab (SPEC.md S1–S5, P5, M5, M6).
  */
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError, type SseEvent } from '../../packages/client/src/index.js';
-import { StreamState, type Step } from '../../packages/client/src/stream-state.js';
+import { MalformedEventError, type SseEvent } from '../../../packages/client/src/index.js';
+import { StreamState, type Step } from '../../../packages/client/src/stream-state.js';
 
 interface Sub {
   id: string;

@@ -5,10 +5,10 @@
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { createStreamStore, type LocalState, type LocalStore } from '../../packages/client/src/index.js';
-import { localCopy, type LocalCopyOptions } from '../../packages/client/src/local-copy.js';
-import { loadLocal, writeBatch } from '../../packages/client/src/persistence.js';
-import type { Position } from '../../packages/client/src/tab-messages.js';
+import { createStreamStore, type LocalState, type LocalStore } from '../../../packages/client/src/index.js';
+import { localCopy, type LocalCopyOptions } from '../../../packages/client/src/local-copy.js';
+import { loadLocal, writeBatch } from '../../../packages/client/src/persistence.js';
+import type { Position } from '../../../packages/client/src/tab-messages.js';
 
 interface Sub {
   id: string;

@@ -4,37 +4,11 @@
  * connection states as the status machine takes them, and the failure that ends it, T3).
  */
 import { describe, expect, it } from 'vitest';
-import { UnauthorizedError } from '../../packages/client/src/index.js';
-import { transport, type TransportNotice } from '../../packages/client/src/transport.js';
+import { UnauthorizedError } from '../../../packages/client/src/index.js';
+import { transport, type TransportNotice } from '../../../packages/client/src/transport.js';
+import { fakeServer, until } from '../../fixtures/fake-fetch.js';
 
 const URL_ = 'http://s.test/realm/r1/subscriber?subscribe=1';
-
-/** Every request gets a stream the test writes to, or a scripted status; aborts error the stream. */
-function fakeServer() {
-  const requests: { headers: Record<string, string>; aborted: () => boolean }[] = [];
-  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
-  const statuses: number[] = [];
-  const fetch = async (_url: string, init?: RequestInit): Promise<Response> => {
-    requests.push({
-      headers: { ...(init?.headers as Record<string, string>) },
-      aborted: () => !!init?.signal?.aborted,
-    });
-    const code = statuses.shift();
-    if (code !== undefined) return new Response('{}', { status: code });
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
-    return new Response(body, { headers: { 'Content-Type': 'text/event-stream' } });
-  };
-  const send = (text: string) => streams.at(-1)!.enqueue(new TextEncoder().encode(text));
-  return { fetch, requests, statuses, send, end: () => streams.at(-1)!.close() };
-}
-
-const until = async (predicate: () => boolean, ms = 3000) => {
-  const t = Date.now();
-  while (!predicate()) {
-    if (Date.now() - t > ms) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
 
 function setup() {
   const server = fakeServer();
