@@ -7,14 +7,21 @@
  *   pnpm --dir bench exec tsx fanout.ts [--subscribers 1,100,1000,10000] [--changes 50]
  *        [--interval 500] [--size 1000] [--generators 2] [--concurrency 128]
  *        [--replay-size 100000] [--replay-runs 5] [--resume-changes 1000] [--resume-rounds 3]
- *        [--only fanout,resume,replay] [--profile]
+ *        [--only fanout,resume,replay,slow] [--runs 1] [--burst 200] [--slow 1000] [--profile]
+ *
+ * Each tier runs `--runs` times, interleaved with the floor (bench/fanout/floor.mjs: a bare
+ * node:http server writing one prepared Buffer per change to the same number of connections from
+ * the same generators): server CPU µs per delivery for both, and the ratio. `--burst N` writes N
+ * modifications back to back after the stream (one ldapmodify, as fast as slapd takes them) and
+ * times until the last subscriber has the last one. The `slow` phase: fast subscribers' latency
+ * alone, then with `--slow` subscribers in a stopped process (SIGSTOP: they read nothing).
  *
  * Needs a built core and server (`pnpm -s build` at the root: the server child runs their dist, like
  * the demo), slapd + ldap-utils, stdbuf (coreutils) and curl; GNU time for the replay rows' RSS.
  * It prints figures and asserts nothing: the targets of issue 4 §11 are reported, not enforced.
  * docs/performance.md ("Fan-out") explains the method and the rows.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +58,8 @@ import {
   ProcSampler,
   childEnv,
   ended,
+  nextMessage,
+  FANOUT_DIR,
   metric,
   openFilesLimit,
   percentile,
@@ -82,6 +91,9 @@ const { values: args } = parseArgs({
     'resume-changes': { type: 'string', default: '1000' },
     'resume-rounds': { type: 'string', default: '3' },
     only: { type: 'string', default: 'fanout,resume,replay' },
+    runs: { type: 'string', default: '1' },
+    burst: { type: 'string', default: '0' },
+    slow: { type: 'string', default: '1000' },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -97,6 +109,9 @@ const replayRuns = Number(args['replay-runs']);
 const resumeChanges = Number(args['resume-changes']);
 const resumeRounds = Number(args['resume-rounds']);
 const joinBy = args.join;
+const runs = Number(args.runs);
+const burst = Number(args.burst);
+const slowCount = Number(args.slow);
 const phases = new Set(args.only.split(',').map((s) => s.trim()));
 const whole = (x: number, min: number, max: number) => Number.isInteger(x) && x >= min && x <= max;
 if (
@@ -110,6 +125,9 @@ if (
   !whole(replayRuns, 1, 50) ||
   !whole(resumeChanges, 1, 10_000) ||
   !whole(resumeRounds, 1, 20) ||
+  !whole(runs, 1, 20) ||
+  !whole(burst, 0, MAX_CHANGES) ||
+  !whole(slowCount, 1, MAX_SUBSCRIBERS) ||
   (joinBy !== 'resume' && joinBy !== 'replay')
 ) {
   console.error(
@@ -180,7 +198,22 @@ interface TierResult {
   machineBusy: number;
   machineSteal: number;
   writeErrors: string;
+  /** `--burst` modifications back to back: from the first write to the last delivery. */
+  burst?: { changes: number; lastDeliveryMs: number; delivered: number; expected: number; cpuMs: number };
   profile?: ServerProfile;
+}
+
+/** The floor on the same number of connections from the same generators (bench/fanout/floor.mjs). */
+interface FloorResult {
+  subscribers: number;
+  ready: number;
+  delivered: number;
+  expected: number;
+  sse: { p50: number; p99: number; max: number };
+  cpuMsPerChange: number;
+  idleRssMB: number;
+  streamMaxRssMB: number;
+  burst?: { changes: number; lastDeliveryMs: number; cpuMs: number };
 }
 
 let nextMarker = 1;
@@ -199,11 +232,11 @@ async function sendMarkers(writer: LdapWriter, count: number): Promise<number[]>
   return numbers;
 }
 
-async function waitForDeliveries(generators: Generators, expected: number, maxWaitMs: number) {
+async function waitForDeliveries(generators: Generators, expected: number, maxWaitMs: number, everyMs = 25) {
   const deadline = performance.now() + maxWaitMs;
   let got = await generators.deliveries();
   while (got < expected && performance.now() < deadline) {
-    await delay(25);
+    await delay(everyMs);
     got = await generators.deliveries();
   }
   return got;
@@ -286,6 +319,30 @@ async function fanoutTier(slapd: Slapd, subscribers: number): Promise<TierResult
     const ldapsearchStats = peerStats(ldapsearch.latencies);
     const coreStats = peerStats(await core.latencies());
 
+    let burstResult: TierResult['burst'];
+    if (burst > 0) {
+      await generators.resetMeasurements();
+      const before = await generators.deliveries();
+      const cpuFrom = sampler.sample()!;
+      const started = performance.now();
+      for (let k = 0; k < burst; k++) {
+        const n = nextMarker++;
+        writer.replace(markerDn(n), 'submanStatus', (at) => `m${n}-${at.toFixed(3)}`);
+      }
+      const expectedBurst = ready * burst;
+      const got = await waitForDeliveries(generators, before + expectedBurst, 120_000, 5);
+      const lastDeliveryMs = performance.now() - started;
+      const cpuTo = sampler.sample()!;
+      burstResult = {
+        changes: burst,
+        lastDeliveryMs,
+        delivered: got - before,
+        expected: expectedBurst,
+        cpuMs: (cpuTo.cpuS - cpuFrom.cpuS) * 1000,
+      };
+      log(`  burst of ${burst}: last delivery ${fmt(lastDeliveryMs)} ms after the first write`);
+    }
+
     const last = sampler.sample()!;
     let profile: ServerProfile | undefined;
     if (args.profile && subscribers === Math.max(...tiers)) {
@@ -340,12 +397,137 @@ async function fanoutTier(slapd: Slapd, subscribers: number): Promise<TierResult
       machineBusy: (machineTo.busy - machineFrom.busy) / (machineTo.total - machineFrom.total),
       machineSteal: (machineTo.steal - machineFrom.steal) / (machineTo.total - machineFrom.total),
       writeErrors,
+      ...(burstResult ? { burst: burstResult } : {}),
       ...(profile ? { profile } : {}),
     };
   } finally {
     await generators.close();
     for (const p of peers) await p.stop();
     sampler.stop();
+    await server.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1b. the floor: a bare node:http server writing one prepared Buffer to the same connections
+
+async function floorTier(subscribers: number): Promise<FloorResult> {
+  const child: ChildProcess = fork(join(FANOUT_DIR, 'floor.mjs'), [], {
+    cwd: BENCH_DIR,
+    env: childEnv(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const g = subscribers >= 1000 ? generatorCount : 1;
+  const generators = new Generators(g);
+  const sampler = new ProcSampler(child.pid!, 200);
+  try {
+    const answer = nextMessage<{ port: number }>(child, (m) => m.type === 'ready', 30_000, 'floor');
+    child.send({ type: 'start' });
+    const { port } = await answer;
+    await delay(500);
+    const idle = sampler.sample()!;
+    const opened = await generators.open(`http://127.0.0.1:${port}${PATH}`, subscribers, concurrency);
+    const ready = opened.reduce((n, o) => n + o.ready, 0);
+    const from = sampler.sample()!;
+    const started = performance.now();
+    const numbers: number[] = [];
+    for (let k = 0; k < changes; k++) {
+      const n = nextMarker++;
+      numbers.push(n);
+      child.send({ type: 'publish', n });
+      const wait = started + (k + 1) * intervalMs - performance.now();
+      if (k < changes - 1 && wait > 0) await delay(wait);
+    }
+    const expected = ready * numbers.length;
+    const delivered = await waitForDeliveries(
+      generators,
+      expected,
+      Math.min(60_000, 10_000 + changes * intervalMs),
+    );
+    const to = sampler.sample()!;
+    const stream = sampler.window(from, to);
+    const reports = await generators.report();
+    const latencies = reports.flatMap((r) => [...r.latencies]);
+    let burstResult: FloorResult['burst'];
+    if (burst > 0) {
+      await generators.resetMeasurements();
+      const before = await generators.deliveries();
+      const cpuFrom = sampler.sample()!;
+      const t0 = performance.now();
+      for (let k = 0; k < burst; k++) child.send({ type: 'publish', n: nextMarker++ });
+      await waitForDeliveries(generators, before + ready * burst, 120_000, 5);
+      const lastDeliveryMs = performance.now() - t0;
+      const cpuTo = sampler.sample()!;
+      burstResult = { changes: burst, lastDeliveryMs, cpuMs: (cpuTo.cpuS - cpuFrom.cpuS) * 1000 };
+    }
+    return {
+      subscribers,
+      ready,
+      delivered,
+      expected,
+      sse: {
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: percentile(latencies, 100),
+      },
+      cpuMsPerChange: (stream.cpuS * 1000) / numbers.length,
+      idleRssMB: idle.rssMB,
+      streamMaxRssMB: stream.maxRssMB,
+      ...(burstResult ? { burst: burstResult } : {}),
+    };
+  } finally {
+    await generators.close();
+    sampler.stop();
+    if (child.connected) child.send({ type: 'stop' });
+    await ended(child, 15_000);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1c. slow subscribers: fast ones alone, then beside subscribers that read nothing
+
+interface SlowResult {
+  fast: number;
+  slow: number;
+  alone: { p50: number; p99: number; max: number; n: number };
+  beside: { p50: number; p99: number; max: number; n: number };
+  cutOff: number;
+  slowReady: number;
+}
+
+async function slowPhase(slapd: Slapd): Promise<SlowResult> {
+  const server = await startServer(slapd);
+  const fastCount = 10;
+  const fast = new Generators(1);
+  const slow = new Generators(1);
+  try {
+    const first = await runClient(`${server.base}${PATH}`);
+    await fast.open(`${server.base}${PATH}`, fastCount, concurrency, first.readyId);
+    const writer = new LdapWriter(slapd);
+    const window = async () => {
+      await fast.resetMeasurements();
+      const before = await fast.deliveries();
+      const markers = await sendMarkers(writer, changes);
+      await waitForDeliveries(fast, before + fastCount * markers.length, 30_000);
+      const xs = (await fast.report()).flatMap((r) => [...r.latencies]);
+      return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: percentile(xs, 100), n: xs.length };
+    };
+    const alone = await window();
+    const opened = await slow.open(`${server.base}${PATH}`, slowCount, concurrency, first.readyId);
+    const slowReady = opened.reduce((n, o) => n + o.ready, 0);
+    for (const pid of slow.pids) process.kill(pid, 'SIGSTOP');
+    const beside = await window();
+    const text = await (await fetch(`${server.base}/metrics`)).text();
+    const cutOff = [...text.matchAll(/^syncrepl_rx_slow_disconnects_total\{[^}]*\} (\S+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    for (const pid of slow.pids) process.kill(pid, 'SIGCONT');
+    await writer.close();
+    return { fast: fastCount, slow: slowCount, alone, beside, cutOff, slowReady };
+  } finally {
+    await fast.close();
+    await slow.close();
     await server.stop();
   }
 }
@@ -569,21 +751,147 @@ if (phases.has('fanout')) {
   log(`starting slapd with ${fmt(size)} SubMan subscribers...`);
   const slapd = await startSlapdForSubman(size);
   const tierResults: TierResult[] = [];
+  const allRuns: { ours: TierResult; floor: FloorResult }[] = [];
+  const floorResults: FloorResult[] = [];
+  let slowResult: SlowResult | undefined;
   try {
     for (const n of tiers) {
-      log(`fan-out: ${fmt(n)} subscribers on ${PATH}, ${changes} changes every ${intervalMs} ms`);
-      const r = await fanoutTier(slapd, n);
-      tierResults.push(r);
-      log(
-        `  delivered ${fmt(r.delivered)}/${fmt(r.expected)}; SSE p50 ${ms(r.sse.p50)} ms, p99 ${ms(r.sse.p99)} ms; ` +
-          `ldapsearch p50 ${ms(r.ldapsearch.p50)} ms; server ${fmt(r.server.streamCpuShare * 100)}% CPU, peak RSS ${fmt(r.server.peakRssMB)} MB`,
+      const runsOfTier: { ours: TierResult; floor: FloorResult }[] = [];
+      for (let run = 1; run <= runs; run++) {
+        log(
+          `fan-out: ${fmt(n)} subscribers on ${PATH}, ${changes} changes every ${intervalMs} ms (run ${run}/${runs})`,
+        );
+        const r = await fanoutTier(slapd, n);
+        log(
+          `  delivered ${fmt(r.delivered)}/${fmt(r.expected)}; SSE p50 ${ms(r.sse.p50)} ms, p99 ${ms(r.sse.p99)} ms; ` +
+            `ldapsearch p50 ${ms(r.ldapsearch.p50)} ms; server ${fmt(r.server.streamCpuShare * 100)}% CPU, ` +
+            `${fmt((r.server.cpuMsPerChange * 1000) / r.subscribers, 2)} µs/delivery, peak RSS ${fmt(r.server.peakRssMB)} MB`,
+        );
+        if (r.writeErrors) log(`  ldapmodify: ${r.writeErrors.slice(-400)}`);
+        const f = await floorTier(n);
+        log(
+          `  floor: delivered ${fmt(f.delivered)}/${fmt(f.expected)}; p50 ${ms(f.sse.p50)} ms, p99 ${ms(f.sse.p99)} ms; ` +
+            `${fmt((f.cpuMsPerChange * 1000) / f.subscribers, 2)} µs/delivery`,
+        );
+        runsOfTier.push({ ours: r, floor: f });
+      }
+      allRuns.push(...runsOfTier);
+      // The run of median server CPU per change stands for the tier; every run is in the JSON.
+      const sorted = [...runsOfTier].sort(
+        (a, b) => a.ours.server.cpuMsPerChange - b.ours.server.cpuMsPerChange,
       );
-      if (r.writeErrors) log(`  ldapmodify: ${r.writeErrors.slice(-400)}`);
+      tierResults.push(sorted[Math.floor((sorted.length - 1) / 2)]!.ours);
+      const floors = [...runsOfTier].sort((a, b) => a.floor.cpuMsPerChange - b.floor.cpuMsPerChange);
+      floorResults.push(floors[Math.floor((floors.length - 1) / 2)]!.floor);
+    }
+    if (phases.has('slow')) {
+      log(`slow subscribers: 10 fast alone, then beside ${fmt(slowCount)} that read nothing`);
+      slowResult = await slowPhase(slapd);
+      log(
+        `  fast p99 alone ${ms(slowResult.alone.p99)} ms, beside the slow ones ${ms(slowResult.beside.p99)} ms`,
+      );
     }
   } finally {
     await slapd.close();
   }
   results.fanout = tierResults;
+  results.fanoutRuns = allRuns;
+  results.floor = floorResults;
+  results.slow = slowResult;
+  const perDelivery = (r: TierResult) => (r.server.cpuMsPerChange * 1000) / r.subscribers;
+  const floorPerDelivery = (f: FloorResult) => (f.cpuMsPerChange * 1000) / f.subscribers;
+  const range = (xs: number[], digits: number) =>
+    `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+  const floorRows = tiers.map((n) => {
+    const rs = allRuns.filter((x) => x.ours.subscribers === n);
+    const ours = rs.map((x) => perDelivery(x.ours));
+    const floor = rs.map((x) => floorPerDelivery(x.floor));
+    const ratios = rs.map((x) => perDelivery(x.ours) / floorPerDelivery(x.floor));
+    const kb = rs.map((x) => ((x.ours.server.streamMaxRssMB - x.ours.server.idleRssMB) * 1024) / n);
+    const floorKb = rs.map((x) => ((x.floor.streamMaxRssMB - x.floor.idleRssMB) * 1024) / n);
+    return [
+      fmt(n),
+      fmt(rs.length),
+      range(ours, 2),
+      range(floor, 2),
+      `${range(ratios, 2)}×`,
+      range(
+        rs.map((x) => x.ours.sse.p99),
+        1,
+      ),
+      range(
+        rs.map((x) => x.floor.sse.p99),
+        1,
+      ),
+      n < 100 ? '—' : range(kb, 1),
+      n < 100 ? '—' : range(floorKb, 1),
+    ];
+  });
+  out.push(
+    '',
+    '### Server CPU per delivery beside the floor (bare node:http writing one prepared Buffer)',
+    '',
+    'Same generators, same number of connections, same schedule of changes; the floor gets each change',
+    'by IPC instead of from LDAP. Median of the runs (min–max); each run is ours then the floor.',
+    '',
+    markdownTable(
+      [
+        'subscribers',
+        'runs',
+        'ours µs/delivery',
+        'floor µs/delivery',
+        'ratio',
+        'ours p99 ms',
+        'floor p99 ms',
+        'ours KB/subscriber',
+        'floor KB/subscriber',
+      ],
+      floorRows,
+    ),
+  );
+  const burstRows = allRuns.filter((x) => x.ours.burst);
+  if (burstRows.length > 0) {
+    out.push(
+      '',
+      `### A burst of ${burst} modifications back to back (one ldapmodify), until the last subscriber has the last one`,
+      '',
+      markdownTable(
+        ['subscribers', 'ours ms', 'delivered', 'ours server CPU ms', 'floor ms', 'floor CPU ms'],
+        burstRows.map((x) => [
+          fmt(x.ours.subscribers),
+          fmt(x.ours.burst!.lastDeliveryMs),
+          `${fmt(x.ours.burst!.delivered)} / ${fmt(x.ours.burst!.expected)}`,
+          fmt(x.ours.burst!.cpuMs),
+          fmt(x.floor.burst?.lastDeliveryMs ?? NaN),
+          fmt(x.floor.burst?.cpuMs ?? NaN),
+        ]),
+      ),
+    );
+  }
+  if (slowResult) {
+    const r = slowResult;
+    out.push(
+      '',
+      `### Slow subscribers: ${r.fast} fast subscribers alone, then beside ${fmt(r.slow)} in a stopped process`,
+      '',
+      markdownTable(
+        ['fast subscribers', 'deliveries', 'p50 ms', 'p99 ms', 'max ms'],
+        [
+          ['alone', fmt(r.alone.n), ms(r.alone.p50), ms(r.alone.p99), ms(r.alone.max)],
+          [
+            `beside ${fmt(r.slowReady)} slow`,
+            fmt(r.beside.n),
+            ms(r.beside.p50),
+            ms(r.beside.p99),
+            ms(r.beside.max),
+          ],
+        ],
+      ),
+      '',
+      `- fast p99 beside the slow ones ÷ alone: ${ratio(r.beside.p99, r.alone.p99)} (target ≤ 2×); ` +
+        `slow subscribers cut off by the server: ${fmt(r.cutOff)}`,
+    );
+  }
   const perView = Math.ceil(size / REALMS.length);
   out.push(
     '',

@@ -1,8 +1,8 @@
 /**
- * SSE text shared by every subscriber of the same view: the frames a logged change becomes, and
+ * SSE bytes shared by every subscriber of the same view: the frames a logged change becomes, and
  * the resume cookies of each position, computed once per (view, change) instead of once per
- * subscriber. With 10,000 subscribers on one collection, a change costs one HMAC and one JSON
- * frame, then 10,000 socket writes of the same string.
+ * subscriber. With 10,000 subscribers on one collection, a change costs one HMAC, one JSON frame
+ * and one UTF-8 encoding into a Buffer, then 10,000 socket writes of that same Buffer.
  *
  * Views are identified by their fingerprint (resource, params, filter_* values and the
  * authorization `scope`), so an authorization hook must give the same `filter` for the same
@@ -18,7 +18,8 @@ import { entryData, type SyncOp, type View } from './view.js';
 
 export interface Frame {
   kind: SyncOp;
-  text: string;
+  /** The whole SSE event (`event:`, `id:`, `data:`, blank line) in UTF-8. */
+  bytes: Buffer;
 }
 
 const MAX_COOKIES = 4096;
@@ -31,6 +32,8 @@ export class Frames {
     private readonly codec: ResumeCookieCodec,
     private readonly sourceFingerprint: string,
     private readonly upstream: Upstream,
+    /** Called once per (change, view) when its frames are built: right before their first write. */
+    private readonly onBuilt?: (record: LogRecord) => void,
   ) {}
 
   /**
@@ -46,13 +49,16 @@ export class Frames {
       const events = view.eventsFor(record);
       frames = events.map((event, i) => ({
         kind: event.syncOp,
-        text: frame(
-          EVENT_ENTRY,
-          entryData(event),
-          this.cookie(view, i === events.length - 1 ? record.seq : record.seq - 1, false),
+        bytes: Buffer.from(
+          frame(
+            EVENT_ENTRY,
+            entryData(event),
+            this.cookie(view, i === events.length - 1 ? record.seq : record.seq - 1, false),
+          ),
         ),
       }));
       perView.set(view.fingerprint, frames);
+      if (frames.length > 0) this.onBuilt?.(record);
     }
     return frames;
   }

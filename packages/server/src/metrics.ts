@@ -19,6 +19,10 @@ const STATES: UpstreamState[] = [
 export type ResumeOutcome = 'resumed' | 'reset' | 'rejected' | 'fresh';
 const OUTCOMES: ResumeOutcome[] = ['fresh', 'resumed', 'reset', 'rejected'];
 const EVENTS = [...SYNC_OPS, EVENT_READY, EVENT_RESET] as const;
+export type EventKind = (typeof EVENTS)[number];
+
+/** Events written per kind, for one resource: plain numbers, added to the counter when scraped. */
+export type EventTally = Record<EventKind, number>;
 
 export class Metrics {
   readonly registry: Registry;
@@ -36,6 +40,11 @@ export class Metrics {
   private readonly delivery: Histogram;
   /** Changes whose first SSE write was observed (each is observed once, by the first stream). */
   private readonly delivered = new WeakSet<LogRecord>();
+  /**
+   * Events written, per resource: a stream adds to a plain number per frame it queues, and the
+   * counter takes the sums when scraped, so no delivery pays for a prom-client label lookup.
+   */
+  private readonly tallies = new Map<string, EventTally>();
 
   constructor(
     registry: Registry | undefined,
@@ -59,6 +68,15 @@ export class Metrics {
       help: 'SSE events written, per resource and event (present, add, modify, delete, ready, reset)',
       labelNames: ['resource', 'event'],
       registers,
+      collect: () => {
+        for (const [resource, tally] of this.tallies) {
+          for (const event of EVENTS) {
+            if (tally[event] === 0) continue;
+            this.events.inc({ resource, event }, tally[event]);
+            tally[event] = 0;
+          }
+        }
+      },
     });
     this.resumes = new Counter({
       name: 'syncrepl_rx_resumes_total',
@@ -150,6 +168,16 @@ export class Metrics {
         if (u.store) this.entries.set({ source: u.name }, u.store.size);
       }),
     });
+  }
+
+  /** The tally a resource's streams count their events in (see `tallies`). */
+  tally(resource: string): EventTally {
+    let tally = this.tallies.get(resource);
+    if (!tally) {
+      tally = { present: 0, add: 0, modify: 0, delete: 0, ready: 0, reset: 0 };
+      this.tallies.set(resource, tally);
+    }
+    return tally;
   }
 
   /** Every outcome and event of a resource present from the start, at 0. */

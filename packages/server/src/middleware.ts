@@ -104,7 +104,7 @@ export function syncreplResources(options: SyncreplResourcesOptions): SyncreplRe
     const sourcePrint = sourcePrints.get(def.source)!;
     const index = new ResourceIndex(resource, upstream);
     indexes.set(upstream, [...(indexes.get(upstream) ?? []), index]);
-    const frames = new Frames(codec, sourcePrint, upstream);
+    const frames = new Frames(codec, sourcePrint, upstream, (record) => metrics.observeDelivery(record));
     const resumer = new Resumer(upstream, frames, sourcePrint);
 
     const requireReady = () => {

@@ -55,7 +55,24 @@ export interface Mapped {
   /** JSON of the body including `_url`. */
   json: string;
   /** JSON of the delete tombstone body `{ id, _url }` (docs/stream-contract.md §E4). */
-  tombstone: string;
+  readonly tombstone: string;
+}
+
+/**
+ * A Mapped whose tombstone is written when a delete asks for it: the server maps every entry of
+ * its replica at load, and only deletes need a tombstone.
+ */
+class MappedEntry implements Mapped {
+  constructor(
+    readonly id: string,
+    readonly params: Record<string, string>,
+    readonly url: string,
+    readonly json: string,
+  ) {}
+
+  get tombstone(): string {
+    return JSON.stringify({ id: this.id, _url: this.url });
+  }
 }
 
 export class CompiledResource {
@@ -127,6 +144,6 @@ export class CompiledResource {
       this.basePath +
       (this.def.url?.(entry, id, params) ?? `${this.collectionUrl(params)}/${encodeURIComponent(id)}`);
     const body = { ...this.def.body(entry), _url: url };
-    return { id, params, url, json: JSON.stringify(body), tombstone: JSON.stringify({ id, _url: url }) };
+    return new MappedEntry(id, params, url, JSON.stringify(body));
   }
 }

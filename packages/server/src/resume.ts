@@ -39,20 +39,20 @@ export type StreamStart =
   | { kind: 'catchUp'; catchUp: CatchUp; from: number };
 
 /**
- * The entry events a client at one position missed, as SSE text in chunks of about 64 KB (a few
- * socket writes, under backpressure, shared by every client at that position), with how many
+ * The entry events a client at one position missed, as SSE bytes in chunks of about 64 KB (a few
+ * socket writes, under backpressure, the same Buffers for every client at that position), with how many
  * events of each kind it holds (for metrics).
  */
 export interface CatchUp {
-  readonly chunks: readonly string[];
+  readonly chunks: readonly Buffer[];
   readonly counts: ReadonlyMap<SyncOp, number>;
   readonly events: number;
-  /** The chunks' length in UTF-16 units (what the cache is bounded by). */
+  /** The chunks' length in bytes (what the cache is bounded by). */
   readonly size: number;
 }
 
 const CHUNK = 64 * 1024;
-/** The catch-ups kept for clients still to come, in UTF-16 units of text (~64 MB of heap). */
+/** The catch-ups kept for clients still to come, in bytes. */
 const CACHE_TEXT = 32 * 1024 * 1024;
 
 export type ResumeDecision = StreamStart | { kind: 'wait'; why: 'not ready' | 'behind the client' };
@@ -105,7 +105,7 @@ export class Resumer {
       remember(this.touchedCache, key, touched);
     }
     const id = this.frames.positionCookie(view, formatPosition(client));
-    const chunks: string[] = [];
+    const chunks: Buffer[] = [];
     let text = '';
     let size = 0;
     let events = 0;
@@ -119,14 +119,18 @@ export class Resumer {
         events++;
         counts.set(event.syncOp, (counts.get(event.syncOp) ?? 0) + 1);
         if (text.length >= CHUNK) {
-          chunks.push(text);
-          size += text.length;
+          const bytes = Buffer.from(text);
+          chunks.push(bytes);
+          size += bytes.length;
           text = '';
         }
       }
     }
-    if (text) chunks.push(text);
-    size += text.length;
+    if (text) {
+      const bytes = Buffer.from(text);
+      chunks.push(bytes);
+      size += bytes.length;
+    }
     const catchUp: CatchUp = { chunks, counts, events, size };
     this.cacheCatchUp(catchUpKey, catchUp);
     return catchUp;

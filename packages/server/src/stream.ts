@@ -8,8 +8,8 @@
  *
  * (resume.ts decides which, before the session starts.)
  *
- * Backpressure: nothing is written while the socket is above its high-water mark; writing
- * resumes on `drain`. The only per-subscriber state is a cursor, so a slow consumer costs no
+ * Backpressure: frames are queued for the turn's one write (sse.ts) up to the socket's high-water
+ * mark; when that write leaves the socket above it, nothing more is queued until `drain`. The only per-subscriber state is a cursor, so a slow consumer costs no
  * memory: when the log has moved past its cursor, or it stays congested too long, it is cut off
  * and resumes later from its last id (docs/design.md invariant 5, docs/stream-contract.md §A3).
  *
@@ -17,15 +17,14 @@
  * marked `replay`: resuming from one gives a reset and a new replay, so a client that left during
  * the replay still ends in the exact state.
  */
-import type { Counter } from 'prom-client';
 import type { Frames } from './frames.js';
-import type { Metrics } from './metrics.js';
+import type { EventTally, Metrics } from './metrics.js';
 import type { Logger } from '@syncrepl-rx/core';
 import type { Mapped } from './resource.js';
 import type { ResourceIndex } from './resource-index.js';
 import type { CatchUp, StreamStart } from './resume.js';
 import type { Upstream } from './source.js';
-import { frame, type SseConnection } from './sse.js';
+import { frame, type Chunk, type SseConnection } from './sse.js';
 import { EVENT_ENTRY, EVENT_READY, EVENT_RESET } from './wire.js';
 import { entryData, type SyncOp, type View } from './view.js';
 
@@ -51,9 +50,11 @@ export class StreamSession {
   private replayCookie = '';
   private readyPending = true;
   private waitingForDrain = false;
+  /** Stopped at the high-water mark with frames queued: the turn's write calls back. */
+  private waitingForFlush = false;
   private ended = false;
   private readonly unlisten: () => void;
-  private readonly counters: Record<Kind, ReturnType<Counter<'resource' | 'event'>['labels']>>;
+  private readonly counts: EventTally;
 
   constructor(
     readonly conn: SseConnection,
@@ -61,17 +62,7 @@ export class StreamSession {
     private readonly ctx: StreamContext,
     start: StreamStart,
   ) {
-    const resource = view.resource.name;
-    const events = ctx.metrics.events;
-    const counter = (event: Kind) => events.labels({ resource, event });
-    this.counters = {
-      present: counter('present'),
-      add: counter('add'),
-      modify: counter('modify'),
-      delete: counter('delete'),
-      ready: counter('ready'),
-      reset: counter('reset'),
-    };
+    this.counts = ctx.metrics.tally(view.resource.name);
     this.unlisten = ctx.upstream.on('change', () => this.pump());
     conn.onClose(() => this.finish());
     if (start.kind === 'resume') {
@@ -103,15 +94,18 @@ export class StreamSession {
     this.replayCookie = frames.cookie(this.view, this.cursor, true);
   }
 
-  /** Writes as much as the socket takes; called on start, on drain, and on every new change. */
+  /**
+   * Queues as much as the socket takes for this turn's write; called on start, after a write or a
+   * `drain`, and on every new change.
+   */
   pump(): void {
-    if (this.ended || this.waitingForDrain || this.conn.isClosed) return;
+    if (this.ended || this.waitingForDrain || this.waitingForFlush || this.conn.isClosed) return;
     const log = this.ctx.upstream.log;
     let writable = !this.conn.congested;
     while (writable) {
       if (this.catchUp) {
         const { chunks, counts } = this.catchUp;
-        if (this.catchUpIndex === 0) for (const [kind, n] of counts) this.counters[kind].inc(n);
+        if (this.catchUpIndex === 0) for (const [kind, n] of counts) this.counts[kind] += n;
         const chunk = chunks[this.catchUpIndex++];
         if (chunk !== undefined) {
           writable = this.conn.write(chunk);
@@ -137,10 +131,7 @@ export class StreamSession {
         }
         const record = log.get(this.cursor + 1)!;
         this.cursor = record.seq;
-        for (const f of this.ctx.frames.forRecord(record, this.view)) {
-          writable = this.send(f.kind, f.text);
-          this.ctx.metrics.observeDelivery(record);
-        }
+        for (const f of this.ctx.frames.forRecord(record, this.view)) writable = this.send(f.kind, f.bytes);
         continue;
       }
       if (this.readyPending) {
@@ -153,13 +144,23 @@ export class StreamSession {
       }
       return;
     }
-    if (!this.conn.isClosed) this.waitForDrain();
+    if (this.conn.isClosed) return;
+    if (!this.conn.pending) {
+      this.waitForDrain();
+      return;
+    }
+    this.waitingForFlush = true;
+    this.conn.whenFlushed((ok) => {
+      this.waitingForFlush = false;
+      if (ok) this.pump();
+      else if (!this.conn.isClosed) this.waitForDrain();
+    });
   }
 
-  /** Writes one frame and counts it; false when the socket wants a `drain` first. */
-  private send(kind: Kind, text: string): boolean {
-    this.counters[kind].inc();
-    return this.conn.write(text);
+  /** Queues one frame and counts it; false when the socket will want a `drain` first. */
+  private send(kind: Kind, chunk: Chunk): boolean {
+    this.counts[kind]++;
+    return this.conn.write(chunk);
   }
 
   private waitForDrain(): void {
