@@ -8,7 +8,7 @@ import { afterEach, expect, test } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { SseConnection, writeStats } from '../../packages/server/src/sse.js';
+import { SseConnection, writeStats } from '../../../packages/server/src/sse.js';
 
 interface Raw {
   /** The HTTP chunks' payloads, in order. */
