@@ -15,6 +15,7 @@ import {
   messageToJson,
 } from '../../packages/core/src/cli/format.js';
 import { ChunkedOutput } from '../../packages/core/src/cli/output.js';
+import { ldifChange } from '../../packages/core/src/cli/ldif.js';
 import { recordAttributesJson, toBytes } from '../../packages/core/src/protocol/record-json.js';
 import { BerWriter, OCTET_STRING, SEQUENCE, SET } from '../../packages/core/src/protocol/ber.js';
 import { berToRecord } from '../../packages/core/src/protocol/record.js';
@@ -139,6 +140,28 @@ function slowSink(highWaterMark: number, delayMs: number) {
   });
   return { sink, chunks };
 }
+
+describe('LDIF from entry records (cli/ldif.ts)', () => {
+  test('an add written from its record is the add written from its decoded attributes, at every wrap', () => {
+    const attributes: Attributes = {
+      ...hostile,
+      userPassword: ['secret'],
+      'userCertificate;binary': [new Uint8Array([1, 2, 3])],
+      mail: [' leading space', 'trailing space ', ':colon', '<angle', 'x', 'a'.repeat(200)],
+    };
+    const dn = 'cn=Bjørn,ou=people,dc=example,dc=com';
+    for (const wrap of [78, 20, 2, Infinity]) {
+      for (const level of [0, 3]) {
+        const record = encodeEntryRecord({ dn, attributes });
+        const fromRecord = ldifChange(addFromRecord(record, dn), { wrap, level }, (r) => r);
+        const decoded = addFromRecord(record, dn);
+        void decoded.entry.attributes; // read: the entry is no longer its record
+        expect(entryRecord(decoded.entry)).toBeUndefined();
+        expect(fromRecord).toBe(ldifChange(decoded, { wrap, level }, (r) => r));
+      }
+    }
+  });
+});
 
 describe('ChunkedOutput', () => {
   test('many lines become few writes, in order, every byte there', async () => {

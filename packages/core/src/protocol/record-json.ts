@@ -87,11 +87,19 @@ function value(r: string, s: number, e: number, binary: boolean): string {
   return `{"base64":"${Buffer.from(r.slice(s, e), 'latin1').toString('base64')}"}`;
 }
 
+/** What visitRecord calls for each attribute (its number in RECORD_NAMES) and each of its values. */
+export interface RecordVisitor {
+  attribute(number: number, count: number): void;
+  /** The value is r[s, e), one character per byte; `binary`: tagged as bytes. */
+  value(r: string, s: number, e: number, binary: boolean): void;
+}
+
 /**
- * The JSON object of the record's attributes as a byte string, or undefined (see the top).
+ * Walks a record's attributes and values in order without decoding them; false (after some
+ * calls, which the caller then discards) for what the decoder treats specially (see the top).
  * `r` is the record as its string (one character per byte).
  */
-export function recordAttributesJson(r: string): string | undefined {
+export function visitRecord(r: string, visitor: RecordVisitor): boolean {
   let at = 0;
   const end = r.length;
   const varint = (): number => {
@@ -106,30 +114,65 @@ export function recordAttributesJson(r: string): string | undefined {
     return -1;
   };
   const dnLength = varint();
-  if (dnLength < 0 || dnLength > end - at) return undefined;
+  if (dnLength < 0 || dnLength > end - at) return false;
   at += dnLength;
   stamp++;
-  let out = '{';
   while (at < end) {
     const number = varint();
-    if (number <= 0) return undefined;
-    if (number > keys.length && !prepare(number)) return undefined;
-    const key = keys[number - 1]!;
+    if (number <= 0) return false;
+    if (number > keys.length && !prepare(number)) return false;
     const spelling = spellings[number - 1]!;
-    if (key === '' || seen[spelling] === stamp) return undefined;
+    if (keys[number - 1] === '' || seen[spelling] === stamp) return false;
     seen[spelling] = stamp;
-    out += `${out.length > 1 ? ',' : ''}${key}[`;
     const count = varint();
-    if (count < 0) return undefined;
+    if (count < 0) return false;
+    visitor.attribute(number, count);
     for (let k = 0; k < count; k++) {
       const tagged = varint();
-      if (tagged < 0) return undefined;
+      if (tagged < 0) return false;
       const length = Math.floor(tagged / 2);
-      if (length > end - at) return undefined;
-      out += `${k > 0 ? ',' : ''}${value(r, at, at + length, tagged % 2 === 1)}`;
+      if (length > end - at) return false;
+      visitor.value(r, at, at + length, tagged % 2 === 1);
       at += length;
     }
-    out += ']';
   }
-  return `${out}}`;
+  return true;
+}
+
+/** The name a record's attribute number stands for (after visitRecord met it). */
+export function recordName(number: number): string {
+  return RECORD_NAMES.names[number - 1]!.name;
+}
+
+class JsonWriter implements RecordVisitor {
+  out = '';
+  private first = true;
+  reset(): void {
+    this.out = '{';
+    this.first = true;
+  }
+  attribute(number: number, count: number): void {
+    this.out += `${this.first ? '' : ','}${keys[number - 1]!}${count === 0 ? '[]' : '['}`;
+    this.first = false;
+    this.left = count;
+    this.k = 0;
+  }
+  private left = 0;
+  private k = 0;
+  value(r: string, s: number, e: number, binary: boolean): void {
+    this.out += `${this.k++ > 0 ? ',' : ''}${value(r, s, e, binary)}${this.k === this.left ? ']' : ''}`;
+  }
+}
+const json = new JsonWriter();
+
+/**
+ * The JSON object of the record's attributes as a byte string, or undefined (see the top).
+ * `r` is the record as its string (one character per byte).
+ */
+export function recordAttributesJson(r: string): string | undefined {
+  json.reset();
+  if (!visitRecord(r, json)) return undefined;
+  const out = `${json.out}}`;
+  json.out = '';
+  return out;
 }
