@@ -8,6 +8,8 @@
 import type { AttributeValue, Attributes, SyncMessage } from '../sync/messages.js';
 import type { AttributeDiff, Change, ResetChange } from '../replica/changes.js';
 import { ldifChange, ldifMessage, type LdifOptions, type UnknownDelete } from './ldif.js';
+import { entryRecord } from '../stores/codec.js';
+import { recordAttributesJson, toBytes } from '../protocol/record-json.js';
 
 export type { UnknownDelete } from './ldif.js';
 
@@ -26,8 +28,78 @@ export function jsonValue(value: AttributeValue): string | { base64: string } {
 
 export function jsonAttributes(attributes: Attributes): Record<string, (string | { base64: string })[]> {
   const out: Record<string, (string | { base64: string })[]> = {};
-  for (const [name, values] of Object.entries(attributes)) out[name] = values.map(jsonValue);
+  for (const [name, values] of Object.entries(attributes)) {
+    // An attribute named __proto__ stays an own property (an assignment would set the prototype).
+    Object.defineProperty(out, name, {
+      value: values.map(jsonValue),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
+}
+
+/** An attribute description as a JSON string, quoted once per name for the life of the process. */
+const quotedNames = new Map<string, string>();
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(name);
+    if (quotedNames.size < 1024) quotedNames.set(name, quoted);
+  }
+  return quoted;
+}
+
+function valuesJson(values: readonly AttributeValue[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as AttributeValue;
+    if (i > 0) out += ',';
+    out +=
+      typeof value === 'string'
+        ? JSON.stringify(value)
+        : `{"base64":"${Buffer.from(value).toString('base64')}"}`;
+  }
+  return `${out}]`;
+}
+
+/**
+ * `JSON.stringify(jsonAttributes(attributes))`, built as a string: no copy of the attributes, no
+ * value arrays, no base64 objects in between (the CLI's NDJSON writes one per entry).
+ */
+export function attributesJson(attributes: Attributes): string {
+  let out = '{';
+  let first = true;
+  for (const name of Object.keys(attributes)) {
+    const values = attributes[name];
+    if (values === undefined) continue;
+    out += `${first ? '' : ','}${quotedName(name)}:${valuesJson(values)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/**
+ * `JSON.stringify(messageToJson(message))` without the copy: the message's own keys in their
+ * order, `attributes` through attributesJson, undefined fields left out as JSON.stringify does.
+ */
+export function messageJson(message: SyncMessage): string {
+  let out = '{';
+  let first = true;
+  const fields = message as unknown as Record<string, unknown>;
+  for (const key of Object.keys(message)) {
+    const value = fields[key];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    const json =
+      key === 'attributes'
+        ? attributesJson(value as Attributes)
+        : (JSON.stringify(value) as string | undefined);
+    if (json === undefined) continue;
+    out += `${first ? '' : ','}${quotedName(key)}:${json}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** A JSON-safe copy of a message (binary values as base64 objects). */
@@ -68,7 +140,7 @@ function textValue(value: AttributeValue): string {
 }
 
 export function formatMessage(message: SyncMessage, options: FormatOptions): string {
-  if (options.format === 'ndjson') return `${JSON.stringify(messageToJson(message))}\n`;
+  if (options.format === 'ndjson') return `${messageJson(message)}\n`;
   if (options.format === 'ldif') return ldifMessage(message, options.ldif, resetReason);
   switch (message.type) {
     case 'present':
@@ -106,6 +178,24 @@ function jsonDiff(diff: AttributeDiff): Record<string, unknown> {
     };
   }
   return out;
+}
+
+/**
+ * `JSON.stringify(changeToJson(change))`: the changes of a refresh (add, and modify and delete
+ * later) written straight as strings, the rest through changeToJson.
+ */
+export function changeJson(change: Change | UnknownDelete): string {
+  switch (change.type) {
+    case 'add':
+      return (
+        `{"type":"add","entryUUID":${JSON.stringify(change.entryUUID)},"dn":${JSON.stringify(change.dn)},` +
+        `"attributes":${attributesJson(change.entry.attributes)}}`
+      );
+    case 'delete':
+      return `{"type":"delete","entryUUID":${JSON.stringify(change.entryUUID)},"dn":${JSON.stringify(change.dn)}}`;
+    default:
+      return JSON.stringify(changeToJson(change));
+  }
 }
 
 /**
@@ -153,8 +243,27 @@ function diffLines(diff: AttributeDiff): string {
   return out;
 }
 
+/**
+ * formatChange's text as a byte string (its UTF-8 bytes, one character each, see ChunkedOutput).
+ * An add whose entry is still its record is written from the record's bytes
+ * (protocol/record-json.ts): the same text, without decoding the entry.
+ */
+export function formatChangeBytes(change: Change | UnknownDelete, options: FormatOptions): string {
+  if (options.format === 'ndjson' && change.type === 'add') {
+    const record = entryRecord(change.entry);
+    const attributes = record === undefined ? undefined : recordAttributesJson(record);
+    if (attributes !== undefined) {
+      return (
+        `{"type":"add","entryUUID":${JSON.stringify(change.entryUUID)},"dn":${toBytes(JSON.stringify(change.dn))},` +
+        `"attributes":${attributes}}\n`
+      );
+    }
+  }
+  return toBytes(formatChange(change, options));
+}
+
 export function formatChange(change: Change | UnknownDelete, options: FormatOptions): string {
-  if (options.format === 'ndjson') return `${JSON.stringify(changeToJson(change))}\n`;
+  if (options.format === 'ndjson') return `${changeJson(change)}\n`;
   if (options.format === 'ldif') return ldifChange(change, options.ldif, resetReason);
   switch (change.type) {
     case 'unknownDelete':

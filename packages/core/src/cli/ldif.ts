@@ -24,6 +24,8 @@ import type { Attributes, AttributeValue, SyncMessage } from '../sync/messages.j
 import { getAttribute } from '../sync/messages.js';
 import type { AttributeDiff, Change, Entry } from '../replica/changes.js';
 import { diffAttributes, isEmptyDiff } from '../replica/diff.js';
+import { entryRecord } from '../stores/codec.js';
+import { recordName, visitRecord, type RecordVisitor } from '../protocol/record-json.js';
 
 /** ldapsearch's default line width (LDIF_LINE_WIDTH in OpenLDAP's ldif.h). */
 export const LDIF_WRAP = 78;
@@ -94,6 +96,75 @@ function comment(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
   });
   return `# ${safe}\n`;
+}
+
+/** Per attribute number of the record name table: the name as written, and whether it is always base64. */
+const recordNames: ({ safe: string; base64: boolean } | undefined)[] = [];
+
+/**
+ * Writes the attribute lines of an entry record without decoding it (protocol/record-json.ts):
+ * the bytes of a value are the UTF-8 that ldifLine would encode, so the same rules give the same
+ * lines (text only for printable ASCII, else base64 of exactly those bytes).
+ */
+class RecordLdif implements RecordVisitor {
+  out = '';
+  wrap = LDIF_WRAP;
+  private name = '';
+  private base64 = false;
+
+  attribute(number: number): void {
+    let known = recordNames[number];
+    if (known === undefined) {
+      const name = recordName(number);
+      const lower = name.toLowerCase();
+      known = {
+        safe: safeName(name),
+        base64: lower.includes(';binary') || lower === 'userpassword' || lower === '2.5.4.35',
+      };
+      recordNames[number] = known;
+    }
+    this.name = known.safe;
+    this.base64 = known.base64;
+  }
+
+  value(r: string, s: number, e: number, binary: boolean): void {
+    if (s === e) {
+      this.out += `${this.name}:\n`;
+    } else if (!binary && !this.base64 && printableAscii(r, s, e)) {
+      this.out += `${fold(`${this.name}: `, r.slice(s, e), this.wrap)}\n`;
+    } else {
+      const base64 = Buffer.from(r.slice(s, e), 'latin1').toString('base64');
+      this.out += `${fold(`${this.name}:: `, base64, this.wrap)}\n`;
+    }
+  }
+}
+const recordLdif = new RecordLdif();
+
+/** mustBase64's test for text, on bytes: printable ASCII, not starting with space, `:` or `<`, not ending with space. */
+function printableAscii(r: string, s: number, e: number): boolean {
+  const first = r.charCodeAt(s);
+  if (first <= 0x20 || first >= 0x7f || first === 0x3a || first === 0x3c) return false;
+  const last = r.charCodeAt(e - 1);
+  if (last <= 0x20 || last >= 0x7f) return false;
+  for (let i = s + 1; i < e - 1; i++) {
+    const c = r.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** The attribute lines of an entry: from its record while it is one, else from its attributes. */
+function entryLines(entry: Entry, wrap: number): string {
+  const record = entryRecord(entry);
+  if (record !== undefined) {
+    recordLdif.out = '';
+    recordLdif.wrap = wrap;
+    const ok = visitRecord(record, recordLdif);
+    const out = recordLdif.out;
+    recordLdif.out = '';
+    if (ok) return out;
+  }
+  return attributeLines(entry.attributes, wrap);
 }
 
 function attributeLines(attributes: Attributes, wrap: number): string {
@@ -230,7 +301,7 @@ export function ldifChange(
     case 'add':
       return (
         `${uuid(change.entryUUID)}${ldifLine('dn', change.dn, wrap)}changetype: add\n` +
-        `${attributeLines(change.entry.attributes, wrap)}\n`
+        `${entryLines(change.entry, wrap)}\n`
       );
     case 'modify':
       return (

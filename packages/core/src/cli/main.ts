@@ -8,7 +8,7 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject } from '../rx.js';
 import { syncrepl, withEntryRecords, type SyncStatus, type SyncreplOptions } from '../sync/syncrepl.js';
 import { fileCookieStore } from '../sync/cookie-store.js';
 import { FlowControl } from '../sync/flow.js';
@@ -19,7 +19,7 @@ import type { SyncMessage } from '../sync/messages.js';
 import type { Change } from '../replica/changes.js';
 import {
   cliWording,
-  formatChange,
+  formatChangeBytes,
   formatMessage,
   printable,
   type FormatOptions,
@@ -27,6 +27,7 @@ import {
   type UnknownDelete,
 } from './format.js';
 import { LDIF_WRAP, ldifHeader } from './ldif.js';
+import { ChunkedOutput } from './output.js';
 import { checksCertificate, ldapDefaults, type LdapDefaults, type Setting } from './config.js';
 import { readPassword } from './password.js';
 import { replicate, replicateFrom, type ReplicateOptions } from '../replica/replicate.js';
@@ -483,28 +484,29 @@ async function main(): Promise<void> {
   const stop = new AbortController();
   const progress = process.stderr.isTTY ? new Progress() : undefined;
   let interrupted = 0;
-  process.on('SIGINT', () => {
-    interrupted++;
-    if (interrupted > 1) process.exit(130);
-    stop.abort();
-  });
-  process.on('SIGTERM', () => stop.abort());
   // A slow reader of stdout (a pipe) pauses the LDAP socket instead of growing this process.
   const flow = new FlowControl();
   const out = process.stdout;
+  // Lines gather into 64 KiB chunks (./output.ts), handed over at the latest once per turn;
+  // whatever is still held when the process exits another way is written on the way out.
+  const chunks = new ChunkedOutput(out, flow);
+  process.on('exit', () => chunks.flushSync(1));
+  process.on('SIGINT', () => {
+    interrupted++;
+    if (interrupted > 1) {
+      chunks.flushSync(1);
+      process.exit(130);
+    }
+    stop.abort();
+  });
+  process.on('SIGTERM', () => stop.abort());
   // A reader that goes away (`| head -1`) ends the run quietly, as for ldapsearch.
   out.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
     stop.abort();
     process.exit(0);
   });
-  const print = (text: string) => {
-    if (text === '') return;
-    if (!out.write(text) && !flow.paused) {
-      flow.pause();
-      out.once('drain', () => flow.resume());
-    }
-  };
+  const print = (text: string) => chunks.write(text);
   if (output.format === 'ldif') print(ldifHeader(output.ldif));
   const reconnect = options.reconnect === true;
   // Problems go to stderr; which server is followed, only when -H names several. With
@@ -521,6 +523,7 @@ async function main(): Promise<void> {
   const connect = (cookie?: string) =>
     syncrepl({ ...options, ...(cookie ? { cookie } : {}), stop: stop.signal, flow, logger, onStatus });
   const done = async (code: number, error?: unknown) => {
+    chunks.flush();
     progress?.clear();
     if (error !== undefined) say(error instanceof SyncreplError ? error.message : String(error));
     await store?.close();
@@ -553,7 +556,7 @@ async function main(): Promise<void> {
     ...observer,
     next(change) {
       progress?.count(change.type, change.type === 'ready');
-      print(formatChange(change, output));
+      chunks.writeBytes(formatChangeBytes(change, output));
     },
   });
 }

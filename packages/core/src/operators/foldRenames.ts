@@ -1,4 +1,4 @@
-import { Observable, asyncScheduler } from 'rxjs';
+import { Observable, asyncScheduler } from '../rx.js';
 import type { MonoTypeOperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Change, DeleteChange } from '../replica/changes.js';
 import { classify } from '../replica/classify.js';

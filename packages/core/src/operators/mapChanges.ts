@@ -3,7 +3,7 @@
  * `keepEntries`, `pickAttributes`): each change becomes zero, one or several changes, emitted in
  * order. Not exported from the package.
  */
-import { Observable } from 'rxjs';
+import { Observable } from '../rx.js';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Change } from '../replica/changes.js';
 import { subscribeFor } from '../replica/subscribeFor.js';

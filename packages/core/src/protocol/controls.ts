@@ -2,9 +2,9 @@
  * The control and message values of LDAP Content Synchronization (RFC 4533 §2) and the
  * Cancel extended operation (RFC 3909).
  *
- * asn1js encodes the values we send (Sync Request, Cancel) and decodes the Sync Done value. The
- * two values that carry per-entry data are decoded by hand-rolled single-level readers on
- * ./ber.ts, because asn1js.fromBER costs ~10 µs per small value (~1.5 s per 100,000 entries,
+ * Everything here is hand-rolled on ./ber.ts (BerWriter for the values we send, Sync Request and
+ * Cancel; single-level readers for the values we receive): asn1js is not loaded at run time. The
+ * two values that carry per-entry data had to be anyway, because asn1js.fromBER costs ~10 µs per small value (~1.5 s per 100,000 entries,
  * see bench/micro-controls.ts): the Sync State value (one per entry) and the Sync Info value
  * (syncprov sends present phases as syncIdSets of entryUUIDs). Each has an asn1js twin with the
  * same rules (test/fixtures/controls-asn1.ts, built on `asn1Reader` and the helpers exported
@@ -44,7 +44,6 @@
  * Nothing here ever returns a partial result or lets a TypeError or RangeError escape
  * on wire input.
  */
-import * as asn1js from 'asn1js';
 
 import {
   BOOLEAN,
@@ -52,6 +51,7 @@ import {
   OCTET_STRING,
   SEQUENCE,
   SET,
+  BerWriter,
   lengthEnd,
   readElement,
   readLength,
@@ -193,10 +193,6 @@ export function uuidLengthError(what: string, length: number): ProtocolError {
   return new ProtocolError(`${what} is ${length} octets; a syncUUID is exactly 16 (RFC 4533 §2.1.1)`);
 }
 
-function toBytes(block: asn1js.BaseBlock): Uint8Array {
-  return new Uint8Array(block.toBER());
-}
-
 // ---------------------------------------------------------------------------------------
 // Two readers of the same strict TLV structure
 
@@ -214,63 +210,6 @@ export interface TlvReader {
   root(bytes: Uint8Array): Tlv;
   /** The elements of a constructed TLV; MalformedBerError for a primitive one. */
   elements(bytes: Uint8Array, tlv: Tlv): Tlv[];
-}
-
-/**
- * asn1js: parses the complete value, then checks by hand what asn1js tolerates (trailing
- * bytes, indefinite lengths, length fields over 4 octets, multi-octet tags).
- */
-export const asn1Reader: TlvReader = {
-  root(bytes) {
-    if (bytes.length === 0) throw new MalformedBerError('empty value', 0);
-    let parsed: ReturnType<typeof asn1js.fromBER>;
-    try {
-      parsed = asn1js.fromBER(bytes, {
-        parseEmbedded: false,
-        copyInput: false,
-        maxNodes: Math.max(16, bytes.length),
-        maxContentLength: bytes.length,
-      });
-    } catch (err) {
-      // asn1js signals most faults with offset -1, but a few content parsers throw.
-      throw new MalformedBerError(err instanceof Error ? err.message : 'not valid BER', 0);
-    }
-    const { offset, result } = parsed;
-    if (offset === -1) throw new MalformedBerError(result.error || 'not valid BER', 0);
-    if (offset !== bytes.length) throw new MalformedBerError('trailing bytes after the value', offset);
-    return fromAsn1(result, bytes, 0);
-  },
-  elements(_bytes, tlv) {
-    if (tlv.children === undefined) throw new MalformedBerError('expected a constructed element', tlv.at);
-    return tlv.children;
-  },
-};
-
-function fromAsn1(block: asn1js.BaseBlock, bytes: Uint8Array, at: number): Tlv {
-  if (block.error) throw new MalformedBerError(block.error, at);
-  if (block.idBlock.blockLength !== 1)
-    throw new MalformedBerError('high-tag-number form is not used by LDAP', at);
-  if (block.lenBlock.isIndefiniteForm) {
-    throw new MalformedBerError('indefinite length form is not allowed (RFC 4511 §5.1)', at);
-  }
-  const lenOctets = block.lenBlock.blockLength;
-  if (lenOctets < 1 || lenOctets > 5) throw new MalformedBerError('length field over 4 octets', at);
-  const start = at + 1 + lenOctets;
-  const end = start + block.lenBlock.length;
-  if (end > bytes.length) throw new MalformedBerError('length runs past the end of the value', at);
-  const tag = bytes[at]!;
-  if (!block.idBlock.isConstructed) return { tag, at, start, end };
-  const value: unknown = (block.valueBlock as { value?: unknown }).value;
-  if (!Array.isArray(value)) throw new MalformedBerError('constructed element without elements', at);
-  const children: Tlv[] = [];
-  let pos = start;
-  for (const child of value as asn1js.BaseBlock[]) {
-    const tlv = fromAsn1(child, bytes, pos);
-    children.push(tlv);
-    pos = tlv.end;
-  }
-  if (pos !== end) throw new MalformedBerError('elements do not fill their constructed element', at);
-  return { tag, at, start, end, children };
 }
 
 /**
@@ -351,13 +290,10 @@ export function encodeSyncRequestValue(value: SyncRequestValue): Uint8Array {
   if (value.mode !== 'refreshOnly' && value.mode !== 'refreshAndPersist') {
     throw new RangeError(`Unknown sync mode ${JSON.stringify(value.mode)}`);
   }
-  const elements: asn1js.BaseBlock[] = [
-    new asn1js.Enumerated({ value: value.mode === 'refreshAndPersist' ? 3 : 1 }),
-  ];
-  if (value.cookie !== undefined)
-    elements.push(new asn1js.OctetString({ valueHex: cookieBytes(value.cookie) }));
-  if (value.reloadHint === true) elements.push(new asn1js.Boolean({ value: true }));
-  return toBytes(new asn1js.Sequence({ value: elements }));
+  const w = new BerWriter(16).start(SEQUENCE).integer(value.mode === 'refreshAndPersist' ? 3 : 1, ENUMERATED);
+  if (value.cookie !== undefined) w.bytes(OCTET_STRING, cookieBytes(value.cookie));
+  if (value.reloadHint === true) w.boolean(true);
+  return new Uint8Array(w.end().toBuffer());
 }
 
 /**
@@ -368,7 +304,7 @@ export function encodeCancelRequestValue(messageId: number): Uint8Array {
   if (!Number.isInteger(messageId) || messageId < 0 || messageId > 2147483647) {
     throw new RangeError(`A MessageID is an integer from 0 to 2147483647, not ${messageId}`);
   }
-  return toBytes(new asn1js.Sequence({ value: [new asn1js.Integer({ value: messageId })] }));
+  return new Uint8Array(new BerWriter(8).start(SEQUENCE).integer(messageId).end().toBuffer());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -436,11 +372,12 @@ export function decodeSyncStateValue(bytes: Uint8Array): SyncStateValue {
 /**
  * Decodes a Sync Done control value (RFC 4533 §2.4):
  * `SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE }`.
- * An absent or empty control value is taken as all defaults. Once per search: asn1js.
+ * An absent or empty control value is taken as all defaults. Once per search, hand-rolled too:
+ * loading asn1js for it cost every process 30–70 ms of start-up.
  */
 export function decodeSyncDoneValue(bytes: Uint8Array | undefined): SyncDoneValue {
   if (bytes === undefined || bytes.length === 0) return { refreshDeletes: false };
-  const r = asn1Reader;
+  const r = fastReader;
   const elements = r.elements(bytes, expectTag(r.root(bytes), SEQUENCE, 'syncDoneValue SEQUENCE'));
   const { cookie, flag, next } = readCookieAndFlag(bytes, elements, false);
   noMore(elements, next, 'syncDoneValue');

@@ -30,7 +30,7 @@
  *   cookie, as syncprov's do. A server that sends them without one makes this operator think a
  *   refresh started: cookies are then held back until the next refresh end (safe, only later).
  */
-import { Observable, defer } from 'rxjs';
+import { Observable, defer } from '../rx.js';
 import type { OperatorFunction } from 'rxjs';
 import type { SyncMessage } from '../sync/messages.js';
 import { MemoryStore } from '../stores/memory.js';

@@ -2,7 +2,7 @@
  * Internal: how our operators (`replicate` and those in ../operators) subscribe to their
  * source. Not exported from the package. It lives in the replica layer, the lowest that uses it.
  */
-import { Subject, takeUntil } from 'rxjs';
+import { Subject, takeUntil } from '../rx.js';
 import type { Observable, Observer, Subscriber, Subscription } from 'rxjs';
 
 /**

@@ -101,6 +101,14 @@ export function recordEntry(record: string, entryUUID: string, dn?: string): Ent
   return entry as Entry;
 }
 
+/**
+ * The record an entry from recordEntry() still stands for, or undefined (its attributes were read
+ * or assigned, or it is not such an entry): for writers that can work from the record's bytes.
+ */
+export function entryRecord(entry: Entry): string | undefined {
+  return LazyAttributes.recordOf(entry);
+}
+
 /** Its constructor returns the object it is given, so a subclass's private fields land on that object. */
 class Stamp {
   constructor(target: object) {
@@ -132,6 +140,11 @@ class LazyAttributes extends Stamp {
   static attach(entry: { dn: string }, record: string, entryUUID: string): void {
     new LazyAttributes(entry, record, entryUUID);
     Object.defineProperty(entry, 'attributes', LazyAttributes.#descriptor);
+  }
+
+  /** The record behind an entry's attributes, while they are still its record (not decoded, not assigned). */
+  static recordOf(entry: object): string | undefined {
+    return #record in entry && entry.#attributes === undefined ? entry.#record : undefined;
   }
 
   static readonly #descriptor: PropertyDescriptor = {

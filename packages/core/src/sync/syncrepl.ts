@@ -31,7 +31,8 @@
  * The same cookie resumes on any of them: the request never carries the sid of the server that
  * sent the cookie (requestCookie in protocol/cookie.ts, docs/cookies.md).
  */
-import { Observable, type Subscriber } from 'rxjs';
+import type { Subscriber } from 'rxjs';
+import { Observable } from '../rx.js';
 import type tls from 'node:tls';
 import { LdapConnection, parseLdapUrl, withTimeout, type LdapUrl } from '../protocol/connection.js';
 import { encodeSearch, type LdapResponse, type Scope } from '../protocol/pdu.js';
