@@ -13,17 +13,17 @@ import {
   formatChangeBytes,
   messageJson,
   messageToJson,
-} from '../../packages/core/src/cli/format.js';
-import { ChunkedOutput } from '../../packages/core/src/cli/output.js';
-import { ldifChange } from '../../packages/core/src/cli/ldif.js';
-import { recordAttributesJson, toBytes } from '../../packages/core/src/protocol/record-json.js';
-import { BerWriter, OCTET_STRING, SEQUENCE, SET } from '../../packages/core/src/protocol/ber.js';
-import { berToRecord } from '../../packages/core/src/protocol/record.js';
-import { encodeEntryRecord, entryRecord, recordEntry } from '../../packages/core/src/stores/codec.js';
-import { FlowControl } from '../../packages/core/src/sync/flow.js';
-import { encodeFilter } from '../../packages/core/src/protocol/ldapjs.js';
-import type { Attributes, SyncMessage } from '../../packages/core/src/sync/messages.js';
-import type { AddChange, Change } from '../../packages/core/src/replica/changes.js';
+} from '../../../../packages/core/src/cli/format.js';
+import { ChunkedOutput } from '../../../../packages/core/src/cli/output.js';
+import { ldifChange } from '../../../../packages/core/src/cli/ldif.js';
+import { recordAttributesJson, toBytes } from '../../../../packages/core/src/protocol/record-json.js';
+import { BerWriter, OCTET_STRING, SEQUENCE, SET } from '../../../../packages/core/src/protocol/ber.js';
+import { berToRecord } from '../../../../packages/core/src/protocol/record.js';
+import { encodeEntryRecord, entryRecord, recordEntry } from '../../../../packages/core/src/stores/codec.js';
+import { FlowControl } from '../../../../packages/core/src/sync/flow.js';
+import { encodeFilter } from '../../../../packages/core/src/protocol/ldapjs.js';
+import type { Attributes, SyncMessage } from '../../../../packages/core/src/sync/messages.js';
+import type { AddChange, Change } from '../../../../packages/core/src/replica/changes.js';
 
 const UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const options = { format: 'ndjson' as const, persist: false, ldif: { wrap: 78, level: 0 } };
@@ -242,7 +242,7 @@ describe('ChunkedOutput', () => {
 
 describe('src/rx.ts', () => {
   test("re-exports rxjs's own values: the same classes and functions as `rxjs`", async () => {
-    const rx = await import('../../packages/core/src/rx.js');
+    const rx = await import('../../../../packages/core/src/rx.js');
     const rxjs = await import('rxjs');
     expect(Object.keys(rx).sort()).toEqual(['Observable', 'Subject', 'asyncScheduler', 'defer', 'takeUntil']);
     for (const [name, value] of Object.entries(rx)) expect(value).toBe(rxjs[name as keyof typeof rxjs]);
