@@ -2,9 +2,10 @@
  * The control and message values of LDAP Content Synchronization (RFC 4533 §2) and the
  * Cancel extended operation (RFC 3909).
  *
- * Everything here is hand-rolled on ./ber.ts (BerWriter for the values we send, Sync Request and
- * Cancel; single-level readers for the values we receive): asn1js is not loaded at run time. The
- * two values that carry per-entry data had to be anyway, because asn1js.fromBER costs ~10 µs per small value (~1.5 s per 100,000 entries,
+ * asn1js encodes the values we send (Sync Request, Cancel), loaded on first use: a process that
+ * never opens a search does not pay its 30–70 ms of start-up. The values we receive are read by
+ * hand-rolled single-level readers on ./ber.ts. The two that carry per-entry data have to be,
+ * because asn1js.fromBER costs ~10 µs per small value (~1.5 s per 100,000 entries,
  * see bench/micro-controls.ts): the Sync State value (one per entry) and the Sync Info value
  * (syncprov sends present phases as syncIdSets of entryUUIDs). Each has an asn1js twin with the
  * same rules (test/fixtures/controls-asn1.ts, built on `asn1Reader` and the helpers exported
@@ -44,6 +45,8 @@
  * Nothing here ever returns a partial result or lets a TypeError or RangeError escape
  * on wire input.
  */
+import { createRequire } from 'node:module';
+import type * as Asn1js from 'asn1js';
 
 import {
   BOOLEAN,
@@ -51,7 +54,6 @@ import {
   OCTET_STRING,
   SEQUENCE,
   SET,
-  BerWriter,
   lengthEnd,
   readElement,
   readLength,
@@ -193,6 +195,18 @@ export function uuidLengthError(what: string, length: number): ProtocolError {
   return new ProtocolError(`${what} is ${length} octets; a syncUUID is exactly 16 (RFC 4533 §2.1.1)`);
 }
 
+let asn1js: typeof Asn1js | undefined;
+
+/** asn1js, loaded synchronously on the first value we encode (once per process). */
+function loadAsn1js(): typeof Asn1js {
+  asn1js ??= createRequire(import.meta.url)('asn1js') as typeof Asn1js;
+  return asn1js;
+}
+
+function toBytes(block: Asn1js.BaseBlock): Uint8Array {
+  return new Uint8Array(block.toBER());
+}
+
 // ---------------------------------------------------------------------------------------
 // Two readers of the same strict TLV structure
 
@@ -290,10 +304,14 @@ export function encodeSyncRequestValue(value: SyncRequestValue): Uint8Array {
   if (value.mode !== 'refreshOnly' && value.mode !== 'refreshAndPersist') {
     throw new RangeError(`Unknown sync mode ${JSON.stringify(value.mode)}`);
   }
-  const w = new BerWriter(16).start(SEQUENCE).integer(value.mode === 'refreshAndPersist' ? 3 : 1, ENUMERATED);
-  if (value.cookie !== undefined) w.bytes(OCTET_STRING, cookieBytes(value.cookie));
-  if (value.reloadHint === true) w.boolean(true);
-  return new Uint8Array(w.end().toBuffer());
+  const asn1 = loadAsn1js();
+  const elements: Asn1js.BaseBlock[] = [
+    new asn1.Enumerated({ value: value.mode === 'refreshAndPersist' ? 3 : 1 }),
+  ];
+  if (value.cookie !== undefined)
+    elements.push(new asn1.OctetString({ valueHex: cookieBytes(value.cookie) }));
+  if (value.reloadHint === true) elements.push(new asn1.Boolean({ value: true }));
+  return toBytes(new asn1.Sequence({ value: elements }));
 }
 
 /**
@@ -304,7 +322,8 @@ export function encodeCancelRequestValue(messageId: number): Uint8Array {
   if (!Number.isInteger(messageId) || messageId < 0 || messageId > 2147483647) {
     throw new RangeError(`A MessageID is an integer from 0 to 2147483647, not ${messageId}`);
   }
-  return new Uint8Array(new BerWriter(8).start(SEQUENCE).integer(messageId).end().toBuffer());
+  const asn1 = loadAsn1js();
+  return toBytes(new asn1.Sequence({ value: [new asn1.Integer({ value: messageId })] }));
 }
 
 // ---------------------------------------------------------------------------------------
