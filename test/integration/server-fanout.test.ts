@@ -6,9 +6,9 @@
  */
 import { afterEach, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { startSubman, subscriberDn, type Subman, type SubmanTestOptions } from '../fixtures/subman.js';
 import { openSse, type SseReader } from '../fixtures/sse.js';
+import { openChunked, type ChunkedStream } from '../fixtures/chunked.js';
 import { writeStats } from '../../packages/server/src/sse.js';
 
 let running: Subman[] = [];
@@ -31,72 +31,11 @@ const uidIn = (i: number) => `sub${String(4 * (i % 10)).padStart(6, '0')}`;
 const statusLdif = (i: number, status: string) =>
   `dn: ${subscriberDn(REALM, uidIn(i))}\nchangetype: modify\nreplace: submanStatus\nsubmanStatus: ${status}\n-\n`;
 
-/** A raw HTTP client keeping each chunk of the chunked SSE response apart (one chunk = one server write). */
-interface RawStream {
-  chunks: Buffer[];
-  /** The body after the headers, chunk framing removed. */
-  text(): string;
-  until(predicate: (text: string) => boolean, ms?: number): Promise<void>;
-  readonly closed: boolean;
-  socket: net.Socket;
-}
-
-function openRaw(base: string, path: string): RawStream {
+function openRaw(base: string, path: string): ChunkedStream {
   const url = new URL(base);
-  const socket = net.connect(Number(url.port), url.hostname);
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  let buf = Buffer.alloc(0);
-  let inBody = false;
-  let closed = false;
-  const waiters: (() => void)[] = [];
-  socket.on('data', (data: Buffer) => {
-    buf = Buffer.concat([buf, data]);
-    if (!inBody) {
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      inBody = true;
-      buf = buf.subarray(end + 4);
-    }
-    for (;;) {
-      const line = buf.indexOf('\r\n');
-      if (line < 0) break;
-      const size = parseInt(buf.subarray(0, line).toString('latin1'), 16);
-      if (buf.length < line + 2 + size + 2) break;
-      chunks.push(Buffer.from(buf.subarray(line + 2, line + 2 + size)));
-      buf = buf.subarray(line + 2 + size + 2);
-    }
-    for (const w of waiters.splice(0)) w();
-  });
-  socket.on('close', () => {
-    closed = true;
-    for (const w of waiters.splice(0)) w();
-  });
-  socket.on('error', () => {});
-  closers.push(() => socket.destroy());
-  const text = () => Buffer.concat(chunks).toString();
-  return {
-    chunks,
-    text,
-    socket,
-    get closed() {
-      return closed;
-    },
-    until: (predicate, ms = 15_000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`not met in ${ms} ms; ${chunks.length} chunks`)), ms);
-        const check = () => {
-          if (predicate(text())) {
-            clearTimeout(timer);
-            resolve();
-          } else if (closed) {
-            clearTimeout(timer);
-            reject(new Error('the stream closed'));
-          } else waiters.push(check);
-        };
-        check();
-      }),
-  };
+  const raw = openChunked(Number(url.port), path, url.hostname);
+  closers.push(() => raw.socket.destroy());
+  return raw;
 }
 
 const count = (text: string, what: string) => text.split(what).length - 1;

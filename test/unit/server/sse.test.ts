@@ -6,59 +6,9 @@
  */
 import { afterEach, expect, test } from 'vitest';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { openChunked as openRaw } from '../../fixtures/chunked.js';
 import { SseConnection, writeStats } from '../../../packages/server/src/sse.js';
-
-interface Raw {
-  /** The HTTP chunks' payloads, in order. */
-  chunks: Buffer[];
-  until(predicate: (chunks: Buffer[]) => boolean): Promise<void>;
-  socket: net.Socket;
-}
-
-/** A raw HTTP/1.1 client that keeps every chunk of a chunked response apart. */
-function openRaw(port: number, path = '/'): Raw {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
-  const chunks: Buffer[] = [];
-  let buf = Buffer.alloc(0);
-  let inBody = false;
-  const waiters: (() => void)[] = [];
-  socket.on('data', (data: Buffer) => {
-    buf = Buffer.concat([buf, data]);
-    if (!inBody) {
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      inBody = true;
-      buf = buf.subarray(end + 4);
-    }
-    for (;;) {
-      const line = buf.indexOf('\r\n');
-      if (line < 0) break;
-      const size = parseInt(buf.subarray(0, line).toString('latin1'), 16);
-      if (buf.length < line + 2 + size + 2) break;
-      chunks.push(Buffer.from(buf.subarray(line + 2, line + 2 + size)));
-      buf = buf.subarray(line + 2 + size + 2);
-    }
-    for (const w of waiters.splice(0)) w();
-  });
-  return {
-    chunks,
-    socket,
-    until: (predicate) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`not met; ${chunks.length} chunks`)), 10_000);
-        const check = () => {
-          if (predicate(chunks)) {
-            clearTimeout(timer);
-            resolve();
-          } else waiters.push(check);
-        };
-        check();
-      }),
-  };
-}
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -85,14 +35,14 @@ test('frames queued in one turn leave as one HTTP chunk, in order, bytes unchang
   const port = await serve((c) => conns.push(c));
   const raw = openRaw(port);
   cleanup.push(() => raw.socket.destroy());
-  await raw.until((c) => c.length === 1); // retry:
+  await raw.until((_, c) => c.length === 1); // retry:
   expect(raw.chunks[0]!.toString()).toBe('retry: 1000\n\n');
   const before = { ...writeStats };
   // One turn: two shared Buffers and a text frame.
   for (const f of frames) expect(conns[0]!.write(f)).toBe(true);
   conns[0]!.write('event: ready\ndata: {}\n\n');
   expect(conns[0]!.pending).toBe(true);
-  await raw.until((c) => c.length === 2);
+  await raw.until((_, c) => c.length === 2);
   expect(raw.chunks[1]!.toString()).toBe(
     'event: entry\ndata: {"a":1}\n\nevent: entry\ndata: {"é":2}\n\nevent: ready\ndata: {}\n\n',
   );
@@ -100,7 +50,7 @@ test('frames queued in one turn leave as one HTTP chunk, in order, bytes unchang
   expect(conns[0]!.pending).toBe(false);
   // The next turn's frame is a chunk of its own.
   conns[0]!.write(frames[0]!);
-  await raw.until((c) => c.length === 3);
+  await raw.until((_, c) => c.length === 3);
   expect(raw.chunks[2]!.equals(frames[0]!)).toBe(true);
 });
 
@@ -109,7 +59,7 @@ test('connections that queued the same Buffers in a turn share one joined Buffer
   const port = await serve((c) => conns.push(c));
   const raws = Array.from({ length: 5 }, () => openRaw(port));
   cleanup.push(() => raws.forEach((r) => r.socket.destroy()));
-  await Promise.all(raws.map((r) => r.until((c) => c.length === 1)));
+  await Promise.all(raws.map((r) => r.until((_, c) => c.length === 1)));
   const a = Buffer.from('event: entry\ndata: 1\n\n');
   const b = Buffer.from('event: entry\ndata: 2\n\n');
   const before = { ...writeStats };
@@ -117,7 +67,7 @@ test('connections that queued the same Buffers in a turn share one joined Buffer
     c.write(a);
     c.write(b);
   }
-  await Promise.all(raws.map((r) => r.until((c) => c.length === 2)));
+  await Promise.all(raws.map((r) => r.until((_, c) => c.length === 2)));
   for (const r of raws)
     expect(r.chunks[1]!.toString()).toBe('event: entry\ndata: 1\n\nevent: entry\ndata: 2\n\n');
   expect(writeStats.writes - before.writes).toBe(5);
@@ -130,7 +80,7 @@ test('the high-water mark stops the writer, and the write says when to wait for 
   const port = await serve((c) => conns.push(c));
   const raw = openRaw(port);
   cleanup.push(() => raw.socket.destroy());
-  await raw.until((c) => c.length === 1);
+  await raw.until((_, c) => c.length === 1);
   const conn = conns[0]!;
   raw.socket.pause(); // stops reading: the kernel buffers fill, then Node's
   const big = Buffer.alloc(conn.res.writableHighWaterMark, 'x');
