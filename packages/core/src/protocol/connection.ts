@@ -1,6 +1,6 @@
 /**
  * One LDAP connection: TCP or TLS socket, StartTLS, bind, LDAPMessage framing and dispatch by
- * messageID. It knows nothing about syncrepl; ../sync/syncrepl.ts drives it.
+ * messageID. It knows nothing about syncrepl; ../sync/search.ts drives it.
  */
 import net from 'node:net';
 import tls from 'node:tls';

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { RefreshRequiredError, syncrepl, type SyncMessage } from '@syncrepl-rx/core';
-import { attributeSelection } from '../../../../packages/core/src/sync/syncrepl.js';
+import { attributeSelection } from '../../../../packages/core/src/sync/ds389.js';
 import { encodeSyncRequestValue } from '../../../../packages/core/src/protocol/controls.js';
 import { replicate } from '../../../../packages/core/src/replica/replicate.js';
 import { MemoryStore } from '../../../../packages/core/src/stores/memory.js';
