@@ -1,14 +1,12 @@
 /**
- * A replica store on disk, in one LMDB environment (the `lmdb` package).
+ * A replica store on disk, in one LMDB environment (the `lmdb` package). Above 400 lines as one
+ * concern: the LmdbStore object, its reads (the committed B-tree under an overlay of pending
+ * batches) and its commit path (one buffer and one transaction per batch).
  *
- * Layout of the environment directory:
+ * Layout of the environment directory (the databases: ./lmdbLayout.ts; the lock: ./lmdbFiles.ts):
  *
  *   replica.lock             the pid of the process that has the store open (one writer only)
- *   data.mdb, lock.mdb       one LMDB environment
- *     ├─ db "entries"        entryUUID → the entry's record (stores/codec.ts; binary)
- *     └─ db "meta"           "format" → 2, "identity" → ReplicaIdentity, "cookie" → string,
- *                            "discarded" → why the state before this reload was discarded
- *                            (present until the reload's first batch with a cookie)
+ *   data.mdb, lock.mdb       one LMDB environment, databases "entries" and "meta"
  *
  * Both databases live in the same environment, so one LMDB write transaction covers both: a
  * batch's entries and its cookie become durable together or not at all (docs/design.md invariant 2).
@@ -28,50 +26,34 @@
  * - lmdb-js does NOT undo the operations a `batch()` callback queued before it threw: they are
  *   committed. So every value is validated and converted before the batch starts, and the
  *   callback itself only queues puts that cannot throw.
- * - LMDB has no checksums. The header check below catches a file that is not LMDB or that was
+ * - LMDB has no checksums. The header check (./lmdbFiles.ts) catches a file that is not LMDB or that was
  *   cut short (opening those makes the native code crash the process, which no JS can catch);
  *   damage deeper inside the B-tree surfaces as an error on read, and `open` reads every entry
  *   once, so it is handled like undecodable values: the state is discarded.
  * - One process, one open store per directory (`replica.lock`, see ReplicaStoreBusyError). A
  *   lock left by a crashed process is taken over; pid reuse could fool that check.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Database, RootDatabase, Transaction, open as LmdbOpen } from 'lmdb';
-import { MissingPackageError } from '../errors.js';
 import type { Entry } from './store.js';
-import {
-  CorruptReplicaError,
-  encodeEntryRecord,
-  recordEntry,
-  recordOfStored,
-  storedRecord,
-} from './codec.js';
-import {
-  ReplicaIdentityError,
-  ReplicaStoreBusyError,
-  canonicalIdentity,
-  defaultReplicaLogger,
-  describeIdentity,
-  sameIdentity,
-} from './store.js';
+import { encodeEntryRecord, recordEntry, recordOfStored, storedRecord } from './codec.js';
+import { ReplicaIdentityError, canonicalIdentity, defaultReplicaLogger, describeIdentity } from './store.js';
 import type { CanonicalIdentity, ReplicaBatch, ReplicaIdentity, ReplicaStore } from './store.js';
 import type { Logger } from '../logger.js';
+import { acquireLock, checkLmdbFile, moveAside, type Lock } from './lmdbFiles.js';
+import {
+  discarding,
+  inspect,
+  load,
+  loadLmdb,
+  openEnvironment,
+  reason,
+  reset,
+  type Environment,
+  type Loaded,
+} from './lmdbLayout.js';
 
-/** The version of the layout above. A store written with another version is discarded, not guessed at. */
-export const LMDB_STORE_FORMAT = 2;
+export { checkLmdbFile } from './lmdbFiles.js';
 
 export interface LmdbStoreOptions {
   /**
@@ -98,12 +80,6 @@ export interface LmdbStoreOptions {
    * the replica's cookie moves past them, so that after a crash the log is never behind the store.
    */
   beforeWrite?: () => PromiseLike<unknown> | undefined;
-}
-
-interface Environment {
-  root: RootDatabase;
-  entries: Database<Buffer, string>;
-  meta: Database<unknown, string>;
 }
 
 /** A batch queued for writing: its records' bytes back to back, until its transaction committed. */
@@ -171,7 +147,7 @@ export class LmdbStore implements ReplicaStore {
   static async open(path: string, options: LmdbStoreOptions): Promise<LmdbStore> {
     // The native module loads on first use: importing @syncrepl-rx/core stays cheap for the many
     // programs that never open a persistent store, and works without it (an optional peer).
-    lmdbOpen ??= await loadLmdb();
+    await loadLmdb();
     const logger = options.logger ?? defaultReplicaLogger;
     const identity = canonicalIdentity(options.identity);
     mkdirSync(path, { recursive: true });
@@ -442,242 +418,4 @@ const MAX_SPARE_BYTES = 32 * 1024 * 1024;
 /** The record of a pending write, or undefined for a pending delete. */
 function pendingRecord({ batch, start, end }: Pending, entryUUID: string): string | undefined {
   return start < 0 ? undefined : recordOfStored(batch.bytes.subarray(start, end), entryUUID);
-}
-
-const ENTRIES_OPTIONS = { name: 'entries', encoding: 'binary' } as const;
-const META_OPTIONS = { name: 'meta', encoding: 'msgpack', useRecords: false } as const;
-
-let lmdbOpen: typeof LmdbOpen | undefined;
-
-/** lmdb's `open`; MissingPackageError when the optional peer `lmdb` is not installed. */
-async function loadLmdb(): Promise<typeof LmdbOpen> {
-  try {
-    return (await import('lmdb')).open;
-  } catch (error) {
-    // Only lmdb itself missing: a dependency of lmdb missing, or its native code failing to load,
-    // is a broken install and keeps its own error.
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (
-      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-      (error as Error).message.includes("'lmdb'")
-    ) {
-      throw new MissingPackageError('lmdb', 'LmdbStore', { cause: error });
-    }
-    throw error;
-  }
-}
-
-function openEnvironment(path: string): Environment {
-  const open = lmdbOpen!;
-  // noSubdir: false: `path` is always a directory, even when its name contains a dot.
-  const root = open({ path, noSubdir: false, maxDbs: 4 });
-  return {
-    root,
-    entries: root.openDB<Buffer, string>(ENTRIES_OPTIONS),
-    meta: root.openDB<unknown, string>(META_OPTIONS),
-  };
-}
-
-/** What `load` found; `discarded` as in ReplicaStore. */
-interface Loaded {
-  cookie: string | undefined;
-  keys: Set<string>;
-  discarded: string | undefined;
-}
-
-/**
- * Why the stored state cannot be used as it is, or undefined when it can. `info`: there is
- * none yet; `warn`: it is discarded, for `reason`.
- */
-function inspect(
-  env: Environment,
-  transaction: Transaction,
-  identity: CanonicalIdentity,
-  path: string,
-):
-  | { level: 'info'; message: string; other?: undefined }
-  | { level: 'warn'; message: string; reason: string; other?: CanonicalIdentity }
-  | undefined {
-  const format = env.meta.get('format', { transaction });
-  const storedIdentity = env.meta.get('identity', { transaction });
-  if (format === undefined && storedIdentity === undefined) {
-    if (
-      env.entries.getKeysCount({ transaction }) === 0 &&
-      env.meta.get('cookie', { transaction }) === undefined
-    ) {
-      return {
-        level: 'info',
-        message: `Replica store at ${path} created for ${describeIdentity(identity)}.`,
-      };
-    }
-    return warn('it has entries but no format or identity record');
-  }
-  if (format !== LMDB_STORE_FORMAT) {
-    return warn(`it has format version ${JSON.stringify(format)}, this version reads ${LMDB_STORE_FORMAT}`);
-  }
-  if (!isIdentity(storedIdentity)) return warn('its identity record is malformed');
-  // A URL recorded by an older version is not compared (canonicalIdentity leaves it out).
-  if (!sameIdentity(storedIdentity, identity)) {
-    return {
-      level: 'warn',
-      other: canonicalIdentity(storedIdentity),
-      reason: `it holds a replica of another view: ${describeIdentity(storedIdentity)}`,
-      message:
-        `Replica store at ${path} holds a replica of ${describeIdentity(storedIdentity)}, ` +
-        `not of ${describeIdentity(identity)}: starting from an empty replica (a full refresh follows).`,
-    };
-  }
-  return undefined;
-
-  function warn(why: string): { level: 'warn'; message: string; reason: string } {
-    return { level: 'warn', message: discarding(path, why), reason: why };
-  }
-}
-
-/** Reads the cookie and decodes every entry once, so damage is found now rather than mid-stream. */
-function load(env: Environment, transaction: Transaction): Loaded {
-  const cookie = env.meta.get('cookie', { transaction });
-  if (cookie !== undefined && typeof cookie !== 'string')
-    throw new CorruptReplicaError('the stored cookie is not a string');
-  const discarded = env.meta.get('discarded', { transaction });
-  const keys = new Set<string>();
-  for (const { key, value } of env.entries.getRange({ transaction })) {
-    if (typeof key !== 'string') throw new CorruptReplicaError('an entry key is not an entryUUID');
-    recordOfStored(value, key);
-    keys.add(key);
-  }
-  return { cookie, keys, discarded: typeof discarded === 'string' ? discarded : undefined };
-}
-
-/**
- * Empties both databases and records format and identity (and why the state before was
- * discarded, if it was), in one transaction.
- */
-function reset(env: Environment, identity: CanonicalIdentity, discarded: string | undefined): void {
-  env.root.transactionSync(() => {
-    env.entries.clearSync();
-    env.meta.clearSync();
-    void env.meta.put('format', LMDB_STORE_FORMAT);
-    void env.meta.put('identity', identity);
-    if (discarded !== undefined) void env.meta.put('discarded', discarded);
-  });
-}
-
-/**
- * A reason not to open `file` with LMDB, or undefined when its header looks sound. Checks the
- * two meta pages (magic 0xBEEFC0DE, page size) and that the file is as long as the newest one
- * says. Reads the MDB_meta layout of LMDB 0.9 as lmdb-js 3 writes it; offsets are relative to
- * the magic, which follows the page header.
- */
-export function checkLmdbFile(file: string): string | undefined {
-  if (!existsSync(file)) return undefined;
-  const fd = openSync(file, 'r');
-  try {
-    const length = fstatSync(fd).size;
-    if (length === 0) return undefined;
-    const MAGIC = 0xbeefc0de;
-    const head = Buffer.alloc(256);
-    readSync(fd, head, 0, head.length, 0);
-    const offset = [16, 24].find((at) => head.readUInt32LE(at) === MAGIC);
-    if (offset === undefined) return 'its data file is not an LMDB file';
-    const pageSize = head.readUInt32LE(offset + 24);
-    if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
-      return 'its data file has a bad page size';
-    if (length < 2 * pageSize) return 'its data file is cut short';
-    const second = Buffer.alloc(256);
-    readSync(fd, second, 0, second.length, pageSize);
-    if (second.readUInt32LE(offset) !== MAGIC) return 'its second meta page is damaged';
-    const metas = [head, second].map((page) => ({
-      lastPage: page.readBigUInt64LE(offset + 120),
-      txnId: page.readBigUInt64LE(offset + 128),
-    }));
-    const newest = metas[0]!.txnId >= metas[1]!.txnId ? metas[0]! : metas[1]!;
-    if (BigInt(length) < (newest.lastPage + 1n) * BigInt(pageSize)) return 'its data file is cut short';
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-interface Lock {
-  release(): void;
-}
-
-/** Directories open in this process (real paths). */
-const openPaths = new Set<string>();
-
-/**
- * Takes the directory for this process: one store, one writer. Across processes a `replica.lock`
- * file holds the owner's pid; a lock whose process is gone (a crash) is taken over.
- */
-function acquireLock(path: string): Lock {
-  const real = realpathSync(path);
-  const busy = (who: string): ReplicaStoreBusyError =>
-    new ReplicaStoreBusyError(
-      `Replica store at ${path} is already open ${who}. A store holds one replica with one writer: ` +
-        'close the other one first, or give this replicator its own directory.',
-    );
-  if (openPaths.has(real)) throw busy('in this process');
-  const file = join(path, 'replica.lock');
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    let owner = Number.NaN;
-    try {
-      owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
-    } catch {
-      // Gone between the two calls: its owner released it.
-    }
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) throw busy(`by process ${owner}`);
-    writeFileSync(file, String(process.pid));
-  }
-  openPaths.add(real);
-  let held = true;
-  return {
-    release: () => {
-      if (!held) return;
-      held = false;
-      openPaths.delete(real);
-      rmSync(file, { force: true });
-    },
-  };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Keeps the damaged files for inspection (one generation) and makes room for a new environment. */
-function moveAside(path: string): void {
-  for (const name of ['data.mdb', 'lock.mdb']) {
-    const file = join(path, name);
-    if (!existsSync(file)) continue;
-    if (name === 'lock.mdb') rmSync(file, { force: true });
-    else renameSync(file, `${file}.corrupt`);
-  }
-}
-
-function discarding(path: string, why: string): string {
-  return `Replica store at ${path} cannot be used (${why}): discarding it and starting from an empty replica (a full refresh follows).`;
-}
-
-/** A stored identity: current ones have no URL, older ones have one (not compared). */
-function isIdentity(value: unknown): value is ReplicaIdentity {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { base?: unknown }).base === 'string' &&
-    ['undefined', 'string'].includes(typeof (value as { url?: unknown }).url)
-  );
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message.replace(/\.$/, '') : String(error);
 }
