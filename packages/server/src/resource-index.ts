@@ -31,7 +31,7 @@ export class ResourceIndex {
     const built = todo.map(() => new Map<string, Map<string, Mapped>>());
     for (const [entryUUID, entry] of store.entries()) {
       todo.forEach((index, i) => {
-        const mapped = index.resource.map(entry);
+        const mapped = index.resource.mapOnce(entry);
         if (mapped) index.put(built[i]!, entryUUID, mapped);
       });
     }
@@ -45,13 +45,15 @@ export class ResourceIndex {
   }
 
   private key(params: Readonly<Record<string, string>>): string {
+    // A resource without parent params has one group: no key to build per entry.
+    if (this.resource.paramNames.length === 0) return '';
     return JSON.stringify(this.resource.paramNames.map((p) => params[p] ?? ''));
   }
 
   private build(): Map<string, Map<string, Mapped>> {
     const groups = new Map<string, Map<string, Mapped>>();
     for (const [entryUUID, entry] of this.upstream.store.entries()) {
-      const mapped = this.resource.map(entry);
+      const mapped = this.resource.mapOnce(entry);
       if (mapped) this.put(groups, entryUUID, mapped);
     }
     return groups;

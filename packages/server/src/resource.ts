@@ -75,6 +75,9 @@ class MappedEntry implements Mapped {
   }
 }
 
+/** The params of an entry whose resource has none: one object for all of them, never written. */
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 export class CompiledResource {
   readonly itemPath: string;
   readonly paramNames: string[];
@@ -102,6 +105,15 @@ export class CompiledResource {
 
   get name(): string {
     return this.def.name;
+  }
+
+  /**
+   * What an entry maps to, not remembered: for an entry object nobody else holds (the store
+   * decodes a fresh one per read, as the index's single pass at load does), a WeakMap slot would
+   * only be garbage, and 100,000 ephemerons for the collector to trace.
+   */
+  mapOnce(entry: Entry): Mapped | undefined {
+    return this.compute(entry);
   }
 
   /** The entry as this resource shows it, or undefined when it is not one of its entries. */
@@ -138,7 +150,7 @@ export class CompiledResource {
     if (!this.def.match(entry)) return undefined;
     const id = this.def.id(entry);
     if (id === undefined || id === '') return undefined;
-    const params = this.def.params?.(entry) ?? {};
+    const params = this.def.params?.(entry) ?? NO_PARAMS;
     for (const p of this.paramNames) if (params[p] === undefined) return undefined;
     const url =
       this.basePath +
