@@ -4,6 +4,12 @@
  *
  *   pnpm --dir bench exec tsx refresh.ts [--entries 100000] [--runs 5] [--warmup 1]
  *                                        [--only NAME,...] [--profile] [--server openldap|389ds]
+ *                                        [--baseline DIR]
+ *
+ * `--baseline DIR` adds rows from another checkout of this repository (built: `pnpm install`, then
+ * `pnpm -s build` there), e.g. `git worktree add ../base <commit>`: its syncrepl() → count, the typed
+ * pipeline into each store and its CLI, suffixed "(baseline)", interleaved with ours in the same run.
+ * That is how a change shows no regression against an earlier build on a noisy machine.
  *
  * `--server 389ds` runs the same rows against 389 Directory Server (test/fixtures/ds389.ts: Retro
  * Changelog + Content Synchronization plugins), loaded online (slower to set up).
@@ -15,7 +21,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { BENCH_DIR, REPO_ROOT, checkCoreBuild, startPeopleDirectory } from './lib/directory.js';
 import {
@@ -64,6 +70,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     server: { type: 'string', default: 'openldap' },
+    baseline: { type: 'string' },
   },
 });
 const entries = Number(args.entries);
@@ -209,6 +216,7 @@ try {
       stdout: 'discard',
     },
   ];
+  if (args.baseline) contenders.push(...baselineRows(args.baseline, contenders));
   const only = args.only?.split(',').map((s) => s.trim().toLowerCase());
   const selected = only
     ? contenders.filter((c) => c.name === REFERENCE || only.some((o) => c.name.toLowerCase().includes(o)))
@@ -469,4 +477,22 @@ async function pythonLdapMissing(): Promise<string | undefined> {
   } catch {
     return `${PYTHON} cannot import ldap.syncrepl; install Debian python3-ldap python3-pyasn1 python3-pyasn1-modules`;
   }
+}
+
+/**
+ * The same rows run from another checkout (--baseline): its own child script, which resolves its
+ * own built core, and its own CLI. Only the rows an earlier build is compared on.
+ */
+function baselineRows(dir: string, ours: Contender[]): Contender[] {
+  const root = resolve(dir);
+  const swap = (arg: string): string =>
+    arg.startsWith(REPO_ROOT + '/') ? join(root, arg.slice(REPO_ROOT.length + 1)) : arg;
+  const compared = new Set<string>([OURS, ...REPLICA_ROWS.map((r) => r.name), CLI_TYPED, CLI_LDIF]);
+  return ours
+    .filter((c) => compared.has(c.name))
+    .map((c) => ({
+      ...c,
+      name: `${c.name} (baseline)`,
+      argv: c.argv.map((a, i) => (i === 0 ? a : swap(a))),
+    }));
 }
