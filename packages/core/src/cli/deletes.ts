@@ -2,7 +2,8 @@
  * The changes `syncrepl-rx tail` prints without --store (./main.ts): replicate() over an in-memory
  * replica, plus the deletes it cannot place, as UnknownDelete.
  */
-import { Observable, Subject } from '../rx.js';
+import type { Observable } from 'rxjs';
+import { rx } from '../rx.js';
 import { withEntryRecords } from '../sync/syncrepl.js';
 import type { SyncMessage } from '../sync/messages.js';
 import type { Change } from '../replica/changes.js';
@@ -19,6 +20,7 @@ export function replicateTellingDeletes(
   source: Observable<SyncMessage>,
   options: ReplicateOptions,
 ): Observable<Change | UnknownDelete> {
+  const { Observable, Subject } = rx();
   return new Observable<Change | UnknownDelete>((subscriber) => {
     const input = new Subject<SyncMessage>();
     const placed = new Set<string>();

@@ -11,7 +11,7 @@
  */
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Observable } from '../rx.js';
+import type { Observable } from 'rxjs';
 import { syncrepl } from '../sync/syncrepl.js';
 import { FlowControl } from '../sync/flow.js';
 import { SyncreplError } from '../errors.js';

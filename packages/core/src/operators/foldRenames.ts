@@ -1,4 +1,4 @@
-import { Observable, asyncScheduler } from '../rx.js';
+import { rx } from '../rx.js';
 import type { MonoTypeOperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Change, DeleteChange } from '../replica/changes.js';
 import { classify } from '../replica/classify.js';
@@ -48,10 +48,10 @@ export const FOLD_RENAMES_WITHIN = 50;
  */
 export function foldRenames(config: FoldRenamesConfig = {}): MonoTypeOperatorFunction<Change> {
   const within = config.within ?? FOLD_RENAMES_WITHIN;
-  const scheduler = config.scheduler ?? asyncScheduler;
+  const scheduler = config.scheduler ?? rx().asyncScheduler;
 
   return (source) =>
-    new Observable<Change>((subscriber) => {
+    new (rx().Observable)<Change>((subscriber) => {
       let held: DeleteChange | undefined;
       let timer: Subscription | undefined;
 

@@ -3,7 +3,7 @@
  * `keepEntries`, `pickAttributes`): each change becomes zero, one or several changes, emitted in
  * order. Not exported from the package.
  */
-import { Observable } from '../rx.js';
+import { rx } from '../rx.js';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Change } from '../replica/changes.js';
 import { subscribeFor } from '../replica/subscribeFor.js';
@@ -13,7 +13,7 @@ export type ProjectedChange = Change | readonly Change[] | undefined;
 
 export function mapChanges(project: (change: Change) => ProjectedChange): MonoTypeOperatorFunction<Change> {
   return (source) =>
-    new Observable<Change>((subscriber) =>
+    new (rx().Observable)<Change>((subscriber) =>
       subscribeFor(subscriber, source, {
         next: (change) => {
           let projected: ProjectedChange;

@@ -2,8 +2,9 @@
  * One LDAP connection: TCP or TLS socket, StartTLS, bind, LDAPMessage framing and dispatch by
  * messageID. It knows nothing about syncrepl; ../sync/search.ts drives it.
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { elementLength } from './ber.js';
 import {
   LdapDecoder,
@@ -109,7 +110,9 @@ export class LdapConnection {
       port: url.port,
       servername: opts.tls?.servername ?? (net.isIP(url.host) ? undefined : url.host),
     };
-    const socket = url.secure ? tls.connect(tlsOptions) : net.connect({ host: url.host, port: url.port });
+    const socket = url.secure
+      ? nodeTls().connect(tlsOptions)
+      : net.connect({ host: url.host, port: url.port });
     socket.setNoDelay(true);
     await withTimeout(
       new Promise<void>((resolve, reject) => {
@@ -162,7 +165,9 @@ export class LdapConnection {
   }
 
   private readonly onSocketError = (err: Error): void => {
-    this.fail(socketError(this.endpoint, err, this.socket instanceof tls.TLSSocket));
+    this.fail(
+      socketError(this.endpoint, err, tlsLoaded !== undefined && this.socket instanceof tlsLoaded.TLSSocket),
+    );
   };
 
   private readonly onSocketClose = (): void => {
@@ -348,7 +353,7 @@ export class LdapConnection {
     this.detach(plain);
     const { host: _host, port: _port, ...rest } = tlsOptions;
     this.socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = tls.connect({ ...rest, socket: plain }, () => resolve(s));
+      const s = nodeTls().connect({ ...rest, socket: plain }, () => resolve(s));
       s.once('error', (err) => reject(socketError(this.endpoint, err, true)));
     });
     this.attach(this.socket);
@@ -443,4 +448,10 @@ export function withTimeout<T>(
       },
     );
   });
+}
+
+let tlsLoaded: typeof tls | undefined;
+/** node:tls (and with it node:crypto), loaded by the first ldaps:// or StartTLS connection only. */
+function nodeTls(): typeof tls {
+  return (tlsLoaded ??= createRequire(import.meta.url)('node:tls') as typeof tls);
 }

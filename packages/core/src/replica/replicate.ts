@@ -30,8 +30,8 @@
  *   cookie, as syncprov's do. A server that sends them without one makes this operator think a
  *   refresh started: cookies are then held back until the next refresh end (safe, only later).
  */
-import { Observable, defer } from '../rx.js';
-import type { OperatorFunction } from 'rxjs';
+import { rx } from '../rx.js';
+import type { Observable, OperatorFunction } from 'rxjs';
 import type { SyncMessage } from '../sync/messages.js';
 import { MemoryStore } from '../stores/memory.js';
 import { ReplicaStoreBusyError, defaultReplicaLogger } from '../stores/store.js';
@@ -88,7 +88,7 @@ export function replicate(options: ReplicateOptions = {}): OperatorFunction<Sync
   const logger = options.logger ?? defaultReplicaLogger;
 
   return (source) =>
-    new Observable<Change>((subscriber) => {
+    new (rx().Observable)<Change>((subscriber) => {
       const store: ReplicaStore = options.store ?? new MemoryStore();
       if (activeStores.has(store)) {
         subscriber.error(
@@ -191,5 +191,5 @@ export function replicateFrom(
   connect: (cookie: string | undefined) => Observable<SyncMessage>,
   options: Omit<ReplicateOptions, 'store'> = {},
 ): Observable<Change> {
-  return defer(() => connect(store.cookie).pipe(replicate({ ...options, store })));
+  return rx().defer(() => connect(store.cookie).pipe(replicate({ ...options, store })));
 }

@@ -2,7 +2,7 @@
  * Internal: how our operators (`replicate` and those in ../operators) subscribe to their
  * source. Not exported from the package. It lives in the replica layer, the lowest that uses it.
  */
-import { Subject, takeUntil } from '../rx.js';
+import { rx } from '../rx.js';
 import type { Observable, Observer, Subscriber, Subscription } from 'rxjs';
 
 /**
@@ -23,6 +23,7 @@ export function subscribeFor<T>(
   source: Observable<T>,
   observer: Partial<Observer<T>>,
 ): Subscription {
+  const { Subject, takeUntil } = rx();
   const closed = new Subject<void>();
   subscriber.add(() => closed.next());
   return source.pipe(takeUntil(closed)).subscribe(observer);

@@ -8,7 +8,7 @@
  * read and frozen, so the record always describes the entry the message shows. `entryRecordOf()`
  * answers only for such a message: a copy (`{ ...m, attributes }`) is an ordinary message.
  */
-import type { Observable } from '../rx.js';
+import type { Observable } from 'rxjs';
 import { decodeRecord } from '../protocol/record.js';
 import type { Attributes, SyncMessage } from './messages.js';
 

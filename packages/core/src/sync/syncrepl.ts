@@ -36,7 +36,8 @@
  * The same cookie resumes on any of them: the request never carries the sid of the server that
  * sent the cookie (requestCookie in protocol/cookie.ts, docs/cookies.md).
  */
-import { Observable } from '../rx.js';
+import type { Observable } from 'rxjs';
+import { rx } from '../rx.js';
 import { WITH_RECORDS } from './entry-records.js';
 import type { SyncMessage } from './messages.js';
 import { normalize, type Normalized, type SyncreplOptions } from './options.js';
@@ -60,7 +61,7 @@ export function syncrepl(options: SyncreplOptions): Observable<SyncMessage> {
 }
 
 function session$(options: SyncreplOptions, records: boolean): Observable<SyncMessage> {
-  return new Observable<SyncMessage>((subscriber) => {
+  return new (rx().Observable)<SyncMessage>((subscriber) => {
     let n: Normalized;
     try {
       n = normalize(options);

@@ -239,12 +239,3 @@ describe('ChunkedOutput', () => {
     expect(out.pending).toBe(0);
   });
 });
-
-describe('src/rx.ts', () => {
-  test("re-exports rxjs's own values: the same classes and functions as `rxjs`", async () => {
-    const rx = await import('../../../../packages/core/src/rx.js');
-    const rxjs = await import('rxjs');
-    expect(Object.keys(rx).sort()).toEqual(['Observable', 'Subject', 'asyncScheduler', 'defer', 'takeUntil']);
-    for (const [name, value] of Object.entries(rx)) expect(value).toBe(rxjs[name as keyof typeof rxjs]);
-  });
-});
