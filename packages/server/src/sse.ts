@@ -79,6 +79,16 @@ export class SseConnection {
   private queued: Chunk[] = [];
   private queuedLength = 0;
   private afterFlush: ((ok: boolean) => void) | undefined;
+  /**
+   * The response's state as of its last write, kept here so that a delivery reads no getters of
+   * `res` (they walk down to the socket; per subscriber per change they cost more than our own
+   * bookkeeping): `res.write()` returned false and no `drain` came yet; the bytes the response and
+   * socket held right after that write (only less since, so the check below stays conservative);
+   * the socket's high-water mark, fixed for the connection.
+   */
+  private needDrain = false;
+  private bufferedAtFlush = 0;
+  private readonly highWaterMark: number;
 
   constructor(
     readonly res: ServerResponse,
@@ -86,8 +96,13 @@ export class SseConnection {
   ) {
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
-    res.write(`retry: ${options.retryMs}\n\n`);
+    this.highWaterMark = res.writableHighWaterMark;
+    this.noteWrite(res.write(`retry: ${options.retryMs}\n\n`));
     this.flush();
+    res.on('drain', () => {
+      this.needDrain = false;
+      this.bufferedAtFlush = 0;
+    });
     const onClose = () => {
       if (this.closed) return;
       this.closed = true;
@@ -106,7 +121,7 @@ export class SseConnection {
 
   /** True while the socket buffer is above its high-water mark: wait for `drain`. */
   get congested(): boolean {
-    return this.res.writableNeedDrain;
+    return this.needDrain;
   }
 
   /** Bytes waiting: in the response and socket buffers, and queued for this turn's write. */
@@ -137,7 +152,7 @@ export class SseConnection {
     if (this.queued.length === 0) schedule(this);
     this.queued.push(chunk);
     this.queuedLength += chunk.length;
-    return this.queuedLength + this.res.writableLength < this.res.writableHighWaterMark;
+    return !this.needDrain && this.queuedLength + this.bufferedAtFlush < this.highWaterMark;
   }
 
   /** Calls back once this turn's write is done, with `res.write()`'s answer (false: wait for `drain`). */
@@ -159,6 +174,7 @@ export class SseConnection {
     const data = parts.length === 1 ? parts[0]! : join(parts, joins);
     writeStats.writes++;
     const ok = this.res.write(data);
+    this.noteWrite(ok);
     this.flush();
     const after = this.afterFlush;
     this.afterFlush = undefined;
@@ -172,7 +188,7 @@ export class SseConnection {
       const data = this.queued.length === 1 ? this.queued[0]! : join(this.queued, new Map());
       this.queued = [];
       this.queuedLength = 0;
-      this.res.write(data);
+      this.noteWrite(this.res.write(data));
     }
     this.res.end();
   }
@@ -181,6 +197,12 @@ export class SseConnection {
   destroy(): void {
     if (this.closed) return;
     this.res.destroy();
+  }
+
+  /** After each `res.write()`: whether it asked for a `drain`, and what the response holds. */
+  private noteWrite(ok: boolean): void {
+    this.needDrain = !ok;
+    this.bufferedAtFlush = this.res.writableLength;
   }
 
   private flush(): void {

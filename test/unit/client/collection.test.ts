@@ -513,13 +513,13 @@ describe('collection: persistence', () => {
     await a.server.request(1);
     a.server.send(entry('present', 1, body('ann'), 'p') + ready('a1'));
     await until(() => a.kind() === 'live');
-    await new Promise((r) => setTimeout(r, 30));
+    await until(async () => (await storedCookie(url)) === 'a1', "tab a's write of a1");
     const b = setup({ batchDelayMs: 1 }, url);
     await b.server.request(1);
     expect(b.server.requests[0]!.headers['Last-Event-ID']).toBe('a1');
     b.server.send(entry('add', 2, body('bob'), 'b2') + ready('b2'));
     await until(() => b.kind() === 'live');
-    await new Promise((r) => setTimeout(r, 30));
+    await until(async () => (await storedCookie(url)) === 'b2', "tab b's write of b2");
     a.server.send(entry('add', 3, body('old-tab'), 'a3'));
     await until(() => localOf(a.c.status.getSnapshot()) === 'stopped', 'tab a stopped writing');
     expect(a.c.status.getSnapshot()).toMatchObject({ local: { kind: 'stopped', reason: 'other-tab' } });
@@ -528,3 +528,9 @@ describe('collection: persistence', () => {
     expect(stored.kind === 'restored' && ids(new Map(stored.entries))).toEqual(['ann', 'bob']);
   });
 });
+
+/** The cookie of the local copy stored for `url`, or undefined when there is none yet. */
+async function storedCookie(url: string): Promise<string | undefined> {
+  const stored = await loadLocal<Sub>(url);
+  return stored.kind === 'restored' ? stored.meta.cookie : undefined;
+}
