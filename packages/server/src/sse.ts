@@ -188,7 +188,7 @@ export class SseConnection {
       const data = this.queued.length === 1 ? this.queued[0]! : join(this.queued, new Map());
       this.queued = [];
       this.queuedLength = 0;
-      this.noteWrite(this.res.write(data));
+      this.res.write(data);
     }
     this.res.end();
   }
