@@ -118,20 +118,30 @@ export function placeCount(b: Buffer, at: number, end: number, count: number): n
   return end + size - 1;
 }
 
-/** Reads the varints of a record in a buffer, checking every bound. */
+/**
+ * Reads a record where it lives, a one-byte string (one character per byte), checking every
+ * bound. Reading it in place costs no copy: most values are ASCII, and an ASCII value is the
+ * record's own characters (`slice`, which V8 answers with a view of the record for longer ones);
+ * only other values go through bytes.
+ */
 class Reader {
   at = 0;
-  constructor(readonly b: Buffer) {}
+  constructor(readonly s: string) {}
 
   varint(): number {
-    const { b } = this;
+    const { s } = this;
     // The common case first: a number under 128, one byte.
-    if (this.at < b.length && b[this.at]! < 0x80) return b[this.at++]!;
+    const first = s.charCodeAt(this.at);
+    if (first < 0x80) {
+      this.at++;
+      return first;
+    }
     let value = 0;
     let scale = 1;
     for (let k = 0; k < 5; k++) {
-      if (this.at >= b.length) throw new RecordError('it ends inside a number');
-      const byte = b[this.at++]!;
+      if (this.at >= s.length) throw new RecordError('it ends inside a number');
+      const byte = s.charCodeAt(this.at++);
+      if (byte > 0xff) throw new RecordError('it is not a byte string');
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
       scale *= 0x80;
@@ -142,9 +152,20 @@ class Reader {
   /** Skips `length` bytes and returns where they start. */
   skip(length: number): number {
     const start = this.at;
-    if (length > this.b.length - start) throw new RecordError(`${length} bytes at ${start} run past the end`);
+    if (length > this.s.length - start) throw new RecordError(`${length} bytes at ${start} run past the end`);
     this.at += length;
     return start;
+  }
+
+  /** Text [start, end): UTF-8 bytes, as a string. */
+  text(start: number, end: number): string {
+    return this.ascii(start, end) ? this.s.slice(start, end) : utf8(this.bytes(start, end), 0, end - start);
+  }
+
+  /** A value [start, end): text when it is ASCII, else as decodeValue reads its bytes. */
+  value(start: number, end: number, binary: boolean): AttributeValue {
+    if (!binary && this.ascii(start, end)) return this.s.slice(start, end);
+    return decodeValue(this.bytes(start, end), 0, end - start, binary);
   }
 
   /** The name of the attribute reference that follows: [name, lower-case name]. */
@@ -157,19 +178,39 @@ class Reader {
     }
     const length = this.varint();
     const start = this.skip(length);
-    const name = utf8(this.b, start, start + length);
+    const name = this.text(start, start + length);
     return [name, name.toLowerCase()];
   }
+
+  private ascii(start: number, end: number): boolean {
+    const { s } = this;
+    let i = start;
+    while (i < end && s.charCodeAt(i) < 0x80) i++;
+    return i === end;
+  }
+
+  private bytes(start: number, end: number): Buffer {
+    const bytes = Buffer.from(this.s.slice(start, end), 'latin1');
+    // latin1 keeps the low byte of anything wider: a record is one byte per character.
+    if (bytes.length !== end - start || !isByteString(this.s, start, end))
+      throw new RecordError('it is not a byte string');
+    return bytes;
+  }
+}
+
+function isByteString(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------- reading
 
-/** The entry a record holds (the record's bytes). Throws RecordError when they are not a record. */
-export function decodeRecord(record: Buffer): { dn: string; attributes: Attributes } {
+/** The entry a record holds. Throws RecordError when it is not a record. */
+export function decodeRecord(record: string): { dn: string; attributes: Attributes } {
   const r = new Reader(record);
   const dnLength = r.varint();
   const dnStart = r.skip(dnLength);
-  const dn = utf8(record, dnStart, dnStart + dnLength);
+  const dn = r.text(dnStart, dnStart + dnLength);
   const attributes: Attributes = {};
   const lowers: string[] = [];
   while (r.at < record.length) {
@@ -179,7 +220,7 @@ export function decodeRecord(record: Buffer): { dn: string; attributes: Attribut
       const tagged = r.varint();
       const length = Math.floor(tagged / 2);
       const start = r.skip(length);
-      const value: AttributeValue = decodeValue(record, start, start + length, tagged % 2 === 1);
+      const value = r.value(start, start + length, tagged % 2 === 1);
       if (values === undefined) setOwn(attributes, name, (values = [value]));
       else values.push(value);
     }
@@ -189,11 +230,11 @@ export function decodeRecord(record: Buffer): { dn: string; attributes: Attribut
 }
 
 /** Only the DN of a record. Throws RecordError when it does not start like one. */
-export function recordDn(record: Buffer): string {
+export function recordDn(record: string): string {
   const r = new Reader(record);
   const length = r.varint();
   const start = r.skip(length);
-  return utf8(record, start, start + length);
+  return r.text(start, start + length);
 }
 
 // ---------------------------------------------------------------- the BER form
@@ -249,7 +290,7 @@ export function recordToBer(record: string): Buffer {
   const n = record.length;
   let b = storeScratch.room(n);
   b.write(record, 0, 'latin1');
-  const r = new Reader(b.subarray(0, n));
+  const r = new Reader(record);
   // First pass: the content length of every value set, and of the attribute list.
   const dnLength = r.varint();
   const dnStart = r.skip(dnLength);
@@ -273,7 +314,7 @@ export function recordToBer(record: string): Buffer {
   let o = writeHeader(b, n, OCTET_STRING, dnLength);
   o = copyBytes(b, o, b, dnStart, dnStart + dnLength);
   o = writeHeader(b, o, SEQUENCE, listLength);
-  const w = new Reader(b.subarray(0, n));
+  const w = new Reader(record);
   w.at = listStart;
   for (const setLength of setLengths) {
     const number = w.varint();

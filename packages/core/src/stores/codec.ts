@@ -56,7 +56,7 @@ function encodeBer(entry: Entry): Buffer {
 /** The entry a record holds, decoded now. Throws CorruptReplicaError when `record` is not a record. */
 export function decodeRecord(record: string, entryUUID: string): Entry {
   try {
-    return readRecord(Buffer.from(record, 'latin1'));
+    return readRecord(record);
   } catch (error) {
     throw corrupt(entryUUID, error);
   }
@@ -161,7 +161,7 @@ class LazyAttributes extends Stamp {
 
 function recordDnOf(record: string, entryUUID: string): string {
   try {
-    return recordDn(Buffer.from(record, 'latin1'));
+    return recordDn(record);
   } catch (error) {
     throw corrupt(entryUUID, error);
   }

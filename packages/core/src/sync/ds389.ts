@@ -38,8 +38,7 @@ export async function checkRetroChangelog(
   const rootDse =
     dse === undefined
       ? {}
-      : (dse.attributes ??
-        (dse.record === undefined ? {} : decodeRecord(Buffer.from(dse.record, 'latin1')).attributes));
+      : (dse.attributes ?? (dse.record === undefined ? {} : decodeRecord(dse.record).attributes));
   const value = Object.entries(rootDse).find(([name]) => name.toLowerCase() === 'firstchangenumber')?.[1][0];
   const first = Number(typeof value === 'string' ? value : undefined);
   const at = Number(cookie.slice(cookie.lastIndexOf('#') + 1));
@@ -61,8 +60,7 @@ export function keepRequested(
   attributes: Attributes | undefined,
   keep: (name: string) => boolean,
 ): { record: string | undefined; attributes: Attributes | undefined } {
-  const all =
-    record === undefined ? (attributes ?? {}) : decodeRecord(Buffer.from(record, 'latin1')).attributes;
+  const all = record === undefined ? (attributes ?? {}) : decodeRecord(record).attributes;
   const names = Object.keys(all);
   const kept = names.filter(keep);
   if (kept.length === names.length) return { record, attributes };

@@ -41,7 +41,7 @@ export class EntryRecordMessage {
 
   get attributes(): Attributes {
     if (this.#attributes === undefined) {
-      const attributes = decodeRecord(Buffer.from(this[ENTRY_RECORD], 'latin1')).attributes;
+      const attributes = decodeRecord(this[ENTRY_RECORD]).attributes;
       for (const values of Object.values(attributes)) Object.freeze(values);
       this.#attributes = Object.freeze(attributes);
     }

@@ -18,7 +18,7 @@ const UUID = Buffer.alloc(16, 9);
 function seen(res: ReturnType<typeof decodeMessage>): unknown {
   if (res.kind !== 'searchEntry' || res.record === undefined) return res;
   const { record, ...rest } = res;
-  return { ...rest, fromRecord: decodeRecord(Buffer.from(record, 'latin1')) };
+  return { ...rest, fromRecord: decodeRecord(record) };
 }
 
 test('two decoders fed interleaved messages each decode as if alone', () => {

@@ -154,6 +154,11 @@ describe('entry records (the stored form)', () => {
       '\u0001a\u00ff\u00ff\u0003\u0000', // a name number nobody assigned
       '\u0001a\u0000\u0009ab', // an inline name running past the end
       '\u0001a\u0001\u00ff\u00ff\u00ff\u00ff\u00ff\u0001', // a number too long
+      // Not one byte per character: a record is read in place, so these must not slip through.
+      '\u0001\u0100', // in the DN
+      '\u0001a\u0003\u0001\u0004x\u0100', // in a value
+      '\u0001a\u0000\u0001\u0100\u0000', // in an inline name
+      '\u0001a\u0003\u0001\u0081\u0100', // inside a number
     ]) {
       expect(() => decodeRecord(damaged, U1)).toThrow(CorruptReplicaError);
     }
