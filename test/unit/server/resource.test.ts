@@ -98,6 +98,26 @@ describe('CompiledResource.map', () => {
     expect(JSON.parse(r.map(sub('ann', 'r1'))!.json)).toEqual({ _url: '/realm/r1/subscriber/ann', id: 'x' });
   });
 
+  it('writes the same JSON as the body spread with _url, for every shape of body', () => {
+    class WithToJSON {
+      toJSON() {
+        return { shown: true };
+      }
+    }
+    const bodies: unknown[] = [
+      {},
+      { uid: 'ann', n: 1, nested: { a: [1, 'x'] }, gone: undefined },
+      { 'quo"te': 'a\u2028b', '': '' },
+      Object.assign(Object.create({ inherited: 1 }) as object, { own: 2 }),
+      new WithToJSON(),
+    ];
+    for (const body of bodies) {
+      const r = new CompiledResource({ ...def, body: () => body as Record<string, unknown> });
+      const url = '/realm/r1/subscriber/ann';
+      expect(r.map(sub('ann', 'r1'))!.json).toBe(JSON.stringify({ ...(body as object), _url: url }));
+    }
+  });
+
   it('maps an entry object once, whoever asks, and a new object again', () => {
     let bodies = 0;
     const r = new CompiledResource({ ...def, body: (e) => (bodies++, { uid: e.attributes.uid?.[0] }) });
