@@ -9,7 +9,7 @@ import type { AttributeValue, Attributes, SyncMessage } from '../sync/messages.j
 import type { AttributeDiff, Change, ResetChange } from '../replica/changes.js';
 import { ldifChange, ldifMessage, type LdifOptions, type UnknownDelete } from './ldif.js';
 import { entryRecord } from '../stores/codec.js';
-import { recordAttributesJson, toBytes } from '../protocol/record-json.js';
+import { toBytes, writeRecordAttributesJson, type ByteSink } from '../protocol/record-json.js';
 
 export type { UnknownDelete } from './ldif.js';
 
@@ -244,22 +244,43 @@ function diffLines(diff: AttributeDiff): string {
 }
 
 /**
- * formatChange's text as a byte string (its UTF-8 bytes, one character each, see ChunkedOutput).
- * An add whose entry is still its record is written from the record's bytes
- * (protocol/record-json.ts): the same text, without decoding the entry.
+ * Writes formatChange's text into `sink` as its UTF-8 bytes. An add whose entry is still its
+ * record is written from the record's bytes (protocol/record-json.ts): the same text, without
+ * decoding the entry and without building a string for it.
  */
-export function formatChangeBytes(change: Change | UnknownDelete, options: FormatOptions): string {
+export function writeChange(change: Change | UnknownDelete, options: FormatOptions, sink: TextSink): void {
   if (options.format === 'ndjson' && change.type === 'add') {
     const record = entryRecord(change.entry);
-    const attributes = record === undefined ? undefined : recordAttributesJson(record);
-    if (attributes !== undefined) {
-      return (
-        `{"type":"add","entryUUID":${JSON.stringify(change.entryUUID)},"dn":${toBytes(JSON.stringify(change.dn))},` +
-        `"attributes":${attributes}}\n`
+    if (record !== undefined) {
+      // The line's size at most: six bytes per record byte (\u00XX), and what surrounds it.
+      sink.lineOf(6 * (record.length + change.dn.length) + 128);
+      const at = sink.used;
+      // Appended without handing anything on until the line is whole: a record the decoder
+      // treats specially takes back what was written of it.
+      sink.append(
+        `{"type":"add","entryUUID":${JSON.stringify(change.entryUUID)},"dn":${toBytes(JSON.stringify(change.dn))},"attributes":`,
       );
+      if (writeRecordAttributesJson(record, sink)) {
+        sink.append('}\n');
+        sink.written();
+        return;
+      }
+      sink.used = at;
     }
   }
-  return toBytes(formatChange(change, options));
+  sink.writeBytes(toBytes(formatChange(change, options)));
+}
+
+/** What writeChange writes to: the CLI's ChunkedOutput. */
+export interface TextSink extends ByteSink {
+  /** Appends a byte string (UTF-8 bytes, one character each), then may hand a full chunk on. */
+  writeBytes(bytes: string): void;
+  /** Appends a byte string and hands nothing on (see written). */
+  append(bytes: string): void;
+  /** Before a line of about `bytes`: hands what is held on first when it would not fit. */
+  lineOf(bytes: number): void;
+  /** After appending: hands a full chunk on, or schedules what is held. */
+  written(): void;
 }
 
 export function formatChange(change: Change | UnknownDelete, options: FormatOptions): string {

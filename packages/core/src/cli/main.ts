@@ -16,7 +16,7 @@ import { syncrepl } from '../sync/syncrepl.js';
 import { FlowControl } from '../sync/flow.js';
 import { SyncreplError } from '../errors.js';
 import type { Change } from '../replica/changes.js';
-import { cliWording, formatChangeBytes, formatMessage, printable, type UnknownDelete } from './format.js';
+import { cliWording, formatMessage, printable, writeChange, type UnknownDelete } from './format.js';
 import { ldifHeader } from './ldif.js';
 import { ChunkedOutput } from './output.js';
 import { ldapDefaults } from './config.js';
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     ...observer,
     next(change) {
       progress?.count(change.type, change.type === 'ready');
-      chunks.writeBytes(formatChangeBytes(change, output));
+      writeChange(change, output, chunks);
     },
   });
 }

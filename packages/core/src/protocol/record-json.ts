@@ -4,11 +4,11 @@
  * UTF-8 as `{"base64": ...}`), for the CLI's NDJSON, where decoding every value into a string and
  * every attribute into an array only to serialise them again was most of the cost.
  *
- * The result is a *byte string*: one character per byte of the UTF-8 text (what a record is too),
- * to be written with the `latin1` encoding. Values are copied from the record as they are, with
- * JSON's escapes for `"`, `\` and control characters; UTF-8 passes through JSON unchanged.
+ * `writeRecordAttributesJson` writes the UTF-8 bytes of that text straight into a buffer (the
+ * CLI's output chunk): no string is built for it. Values are copied from the record byte by byte,
+ * with JSON's escapes for `"`, `\` and control characters; UTF-8 passes through JSON unchanged.
  *
- * Returns undefined, for the caller to take the decoding path, for what the decoder treats
+ * It returns false, for the caller to take the decoding path, for what the decoder treats
  * specially: a name inline in the record, one spelled twice (the decoder merges them), a name
  * that is an array index or `__proto__` (object key order and own properties), a malformed record.
  */
@@ -58,34 +58,6 @@ const ESCAPES: Record<number, string> = {
   0x22: '\\"',
   0x5c: '\\\\',
 };
-
-function escaped(r: string, s: number, e: number): string {
-  let out = '';
-  let from = s;
-  for (let i = s; i < e; i++) {
-    const c = r.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
-    out += r.slice(from, i) + (ESCAPES[c] ?? `\\u00${c < 0x10 ? '0' : ''}${c.toString(16)}`);
-    from = i + 1;
-  }
-  return out + r.slice(from, e);
-}
-
-function value(r: string, s: number, e: number, binary: boolean): string {
-  if (!binary) {
-    let clean = true;
-    let ascii = true;
-    for (let i = s; i < e; i++) {
-      const c = r.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c) clean = false;
-      else if (c >= 0x80) ascii = false;
-    }
-    if (ascii || isUtf8(Buffer.from(r.slice(s, e), 'latin1'))) {
-      return clean ? `"${r.slice(s, e)}"` : `"${escaped(r, s, e)}"`;
-    }
-  }
-  return `{"base64":"${Buffer.from(r.slice(s, e), 'latin1').toString('base64')}"}`;
-}
 
 /** What visitRecord calls for each attribute (its number in RECORD_NAMES) and each of its values. */
 export interface RecordVisitor {
@@ -144,35 +116,104 @@ export function recordName(number: number): string {
   return RECORD_NAMES.names[number - 1]!.name;
 }
 
-class JsonWriter implements RecordVisitor {
-  out = '';
+/**
+ * Where bytes are written in place: `buf` from `used` on, with at least the room asked for by
+ * `room`, which may move the bytes to a larger buffer but never hands them on, so a writer can
+ * take back what it wrote (by setting `used` back) before it returns.
+ */
+export interface ByteSink {
+  buf: Buffer;
+  used: number;
+  /** At least `bytes` free after `used`; returns `buf` (which may be a new one). */
+  room(bytes: number): Buffer;
+}
+
+/** Bytes of ESCAPES and of `\u00XX`, per character below 0x20, `"` and `\\`. */
+const ESCAPE_BYTES: (Buffer | undefined)[] = [];
+for (let c = 0; c < 0x5d; c++) {
+  if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
+  ESCAPE_BYTES[c] = Buffer.from(ESCAPES[c] ?? `\\u00${c < 0x10 ? '0' : ''}${c.toString(16)}`, 'latin1');
+}
+
+/** Writes a latin1 string at `o`; returns the position after it. Room must be there. */
+function put(b: Buffer, o: number, text: string): number {
+  for (let i = 0; i < text.length; i++) b[o++] = text.charCodeAt(i);
+  return o;
+}
+
+class SinkJsonWriter implements RecordVisitor {
+  sink: ByteSink | undefined;
   private first = true;
-  reset(): void {
-    this.out = '{';
+  private left = 0;
+  private k = 0;
+
+  start(sink: ByteSink): void {
+    this.sink = sink;
     this.first = true;
+    sink.room(1)[sink.used++] = 0x7b; // {
   }
+
   attribute(number: number, count: number): void {
-    this.out += `${this.first ? '' : ','}${keys[number - 1]!}${count === 0 ? '[]' : '['}`;
+    const sink = this.sink!;
+    const key = keys[number - 1]!;
+    const b = sink.room(key.length + 3);
+    let o = sink.used;
+    if (!this.first) b[o++] = 0x2c; // ,
+    o = put(b, o, key);
+    b[o++] = 0x5b; // [
+    if (count === 0) b[o++] = 0x5d; // ]
+    sink.used = o;
     this.first = false;
     this.left = count;
     this.k = 0;
   }
-  private left = 0;
-  private k = 0;
+
   value(r: string, s: number, e: number, binary: boolean): void {
-    this.out += `${this.k++ > 0 ? ',' : ''}${value(r, s, e, binary)}${this.k === this.left ? ']' : ''}`;
+    const sink = this.sink!;
+    // Six bytes per byte at most (\u00XX), the quotes, a comma and the closing bracket.
+    let b = sink.room(6 * (e - s) + 4);
+    let o = sink.used;
+    if (this.k++ > 0) b[o++] = 0x2c;
+    const start = o;
+    let ascii = true;
+    if (!binary) {
+      b[o++] = 0x22;
+      for (let i = s; i < e; i++) {
+        const c = r.charCodeAt(i);
+        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+          if (c >= 0x80) ascii = false;
+          b[o++] = c;
+        } else {
+          const escape = ESCAPE_BYTES[c]!;
+          o += escape.copy(b, o);
+        }
+      }
+      b[o++] = 0x22;
+    }
+    if (binary || (!ascii && !isUtf8(Buffer.from(r.slice(s, e), 'latin1')))) {
+      const base64 = `{"base64":"${Buffer.from(r.slice(s, e), 'latin1').toString('base64')}"}`;
+      sink.used = start;
+      b = sink.room(base64.length + 1);
+      o = put(b, start, base64);
+    }
+    if (this.k === this.left) b[o++] = 0x5d;
+    sink.used = o;
   }
 }
-const json = new JsonWriter();
+const sinkJson = new SinkJsonWriter();
 
 /**
- * The JSON object of the record's attributes as a byte string, or undefined (see the top).
- * `r` is the record as its string (one character per byte).
+ * Writes the JSON object of the record's attributes into `sink` as its bytes, and true; or false,
+ * with `sink.used` as it was, for what the decoder treats specially (see the top). `r` is the
+ * record as its string (one character per byte).
  */
-export function recordAttributesJson(r: string): string | undefined {
-  json.reset();
-  if (!visitRecord(r, json)) return undefined;
-  const out = `${json.out}}`;
-  json.out = '';
-  return out;
+export function writeRecordAttributesJson(r: string, sink: ByteSink): boolean {
+  const at = sink.used;
+  sinkJson.start(sink);
+  const ok = visitRecord(r, sinkJson);
+  sinkJson.sink = undefined;
+  if (ok)
+    sink.room(1)[sink.used++] = 0x7d; // }
+  else sink.used = at;
+  return ok;
 }
