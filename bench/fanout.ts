@@ -212,6 +212,8 @@ interface FloorResult {
   sse: { p50: number; p99: number; max: number };
   cpuMsPerChange: number;
   idleRssMB: number;
+  /** RSS with every subscriber connected, before the first change. */
+  afterRampRssMB: number;
   streamMaxRssMB: number;
   burst?: { changes: number; lastDeliveryMs: number; cpuMs: number };
 }
@@ -472,6 +474,7 @@ async function floorTier(subscribers: number): Promise<FloorResult> {
       },
       cpuMsPerChange: (stream.cpuS * 1000) / numbers.length,
       idleRssMB: idle.rssMB,
+      afterRampRssMB: from.rssMB,
       streamMaxRssMB: stream.maxRssMB,
       ...(burstResult ? { burst: burstResult } : {}),
     };
@@ -809,6 +812,9 @@ if (phases.has('fanout')) {
     const ratios = rs.map((x) => perDelivery(x.ours) / floorPerDelivery(x.floor));
     const kb = rs.map((x) => ((x.ours.server.streamMaxRssMB - x.ours.server.idleRssMB) * 1024) / n);
     const floorKb = rs.map((x) => ((x.floor.streamMaxRssMB - x.floor.idleRssMB) * 1024) / n);
+    // At rest: every subscriber connected, before the first change (no garbage of deliveries yet).
+    const restKb = rs.map((x) => ((x.ours.server.afterRampRssMB - x.ours.server.idleRssMB) * 1024) / n);
+    const floorRestKb = rs.map((x) => ((x.floor.afterRampRssMB - x.floor.idleRssMB) * 1024) / n);
     return [
       fmt(n),
       fmt(rs.length),
@@ -825,6 +831,8 @@ if (phases.has('fanout')) {
       ),
       n < 100 ? '—' : range(kb, 1),
       n < 100 ? '—' : range(floorKb, 1),
+      n < 100 ? '—' : range(restKb, 1),
+      n < 100 ? '—' : range(floorRestKb, 1),
     ];
   });
   out.push(
@@ -833,6 +841,8 @@ if (phases.has('fanout')) {
     '',
     'Same generators, same number of connections, same schedule of changes; the floor gets each change',
     'by IPC instead of from LDAP. Median of the runs (min–max); each run is ours then the floor.',
+    'KB/subscriber: peak RSS during the stream over idle RSS (garbage of the deliveries included);',
+    'at rest: RSS with every subscriber connected, before the first change, over idle RSS.',
     '',
     markdownTable(
       [
@@ -845,6 +855,8 @@ if (phases.has('fanout')) {
         'floor p99 ms',
         'ours KB/subscriber',
         'floor KB/subscriber',
+        'ours KB/subscriber at rest',
+        'floor KB/subscriber at rest',
       ],
       floorRows,
     ),

@@ -53,7 +53,10 @@ Exit codes: 0 done (the end of a refreshOnly search, Ctrl-C, or stdout closed by
 1 an error (the server, the network, the store), 2 bad usage, 3 --store DIR holds another
 search's replica.`;
 
-/** The package's version, from its package.json (two levels above dist/cli and src/cli). */
+/**
+ * The package's version, from its package.json: two levels above src/cli, and above dist/cli and
+ * dist/chunks, wherever the bundle (scripts/bundle.mjs) puts this function.
+ */
 function version(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
