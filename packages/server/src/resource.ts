@@ -84,8 +84,6 @@ export class CompiledResource {
   private readonly segments: (string | { param: string })[];
   // Entries are immutable objects: what an entry maps to is computed once, whoever asks.
   private readonly cache = new WeakMap<Entry, Mapped | null>();
-  /** The collection URL of a resource without params: the same for every entry. */
-  private readonly fixedUrl: string | undefined;
 
   constructor(
     readonly def: ResourceDefinition,
@@ -103,7 +101,6 @@ export class CompiledResource {
     this.paramNames = this.segments.flatMap((s) => (typeof s === 'string' ? [] : [s.param]));
     if (this.paramNames.includes('id'))
       throw new TypeError(`resource ${def.name}: ':id' is reserved for items`);
-    this.fixedUrl = this.paramNames.length === 0 ? this.collectionUrl(NO_PARAMS) : undefined;
   }
 
   get name(): string {
@@ -130,7 +127,6 @@ export class CompiledResource {
 
   /** The collection URL for the given params. */
   collectionUrl(params: Record<string, string>): string {
-    if (this.fixedUrl !== undefined) return this.fixedUrl;
     return (
       '/' +
       this.segments
@@ -159,18 +155,7 @@ export class CompiledResource {
     const url =
       this.basePath +
       (this.def.url?.(entry, id, params) ?? `${this.collectionUrl(params)}/${encodeURIComponent(id)}`);
-    return new MappedEntry(id, params, url, withUrl(this.def.body(entry), url));
+    const body = { ...this.def.body(entry), _url: url };
+    return new MappedEntry(id, params, url, JSON.stringify(body));
   }
-}
-
-/**
- * JSON of `{ ...body, _url }`: the body's JSON with `_url` put in before its closing brace, which
- * spares a copy of every body object; the copy only for a body that has its own `_url` (or a
- * `toJSON`), whose JSON the spread would change.
- */
-function withUrl(body: Body, url: string): string {
-  const json = JSON.stringify(body);
-  if (typeof json !== 'string' || json.charCodeAt(0) !== 0x7b || '_url' in body || 'toJSON' in body)
-    return JSON.stringify({ ...body, _url: url });
-  return `${json.length === 2 ? '{' : `${json.slice(0, -1)},`}"_url":${JSON.stringify(url)}}`;
 }

@@ -190,17 +190,11 @@ class Reader {
   }
 
   private bytes(start: number, end: number): Buffer {
-    const bytes = Buffer.from(this.s.slice(start, end), 'latin1');
-    // latin1 keeps the low byte of anything wider: a record is one byte per character.
-    if (bytes.length !== end - start || !isByteString(this.s, start, end))
-      throw new RecordError('it is not a byte string');
-    return bytes;
+    // latin1 would keep the low byte of a wider character: a record is one byte per character.
+    for (let i = start; i < end; i++)
+      if (this.s.charCodeAt(i) > 0xff) throw new RecordError('it is not a byte string');
+    return Buffer.from(this.s.slice(start, end), 'latin1');
   }
-}
-
-function isByteString(s: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (s.charCodeAt(i) > 0xff) return false;
-  return true;
 }
 
 // ---------------------------------------------------------------- reading
